@@ -1,0 +1,27 @@
+/* A growing byte buffer with a hard maximum size, so no input can grow memory without bound.
+ * The content is always NUL-terminated. Appends past the maximum fail with -EMSGSIZE and leave the
+ * buffer unchanged. */
+#ifndef KUBEMCP_CORE_BUF_H
+#define KUBEMCP_CORE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+} buf;
+
+void buf_init(buf *b, size_t max);
+void buf_free(buf *b);
+void buf_reset(buf *b);
+int buf_append(buf *b, const void *data, size_t len);
+int buf_append_str(buf *b, const char *s);
+int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Hands the content to the caller (NULL when empty) and resets the buffer. */
+char *buf_steal(buf *b);
+
+#endif
