@@ -1,0 +1,96 @@
+/* kubemcp configuration: defaults < TOML file (--config, then conf.d/NAME.toml drop-ins in lexical
+ * order) < environment < command-line flags. One struct, immutable after load; a reload builds a
+ * new one. */
+#ifndef KUBEMCP_CORE_CONFIG_H
+#define KUBEMCP_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error_info.h"
+
+typedef struct string_list {
+    char **items;
+    size_t count;
+} string_list;
+
+/* A group/version/kind the server refuses to touch. Empty group = core API group;
+ * empty version or kind = any. */
+typedef struct denied_resource {
+    char *group;
+    char *version;
+    char *kind;
+} denied_resource;
+
+typedef struct kubemcp_config {
+    /* Kubernetes */
+    char *kubeconfig;                /* NULL: KUBECONFIG, then ~/.kube/config */
+    char *cluster_provider_strategy; /* NULL (auto) | "kubeconfig" | "in-cluster" | "auth-headers" | "disabled" */
+    char *context;                   /* default context override, NULL = kubeconfig's current-context */
+    bool disable_multi_cluster;      /* true: only the default context, tools take no `context` */
+
+    /* Inbound auth (honoured by later transports; parsed and validated now) */
+    bool require_oauth;
+    bool validate_token;
+
+    /* Transport */
+    char *port;         /* NULL = stdio */
+    char *bind_address; /* NULL = transport default */
+
+    /* Tools and policy */
+    bool read_only;
+    bool disable_destructive;
+    string_list toolsets; /* default: core, config */
+    string_list enabled_tools;
+    string_list disabled_tools;
+    denied_resource *denied_resources;
+    size_t denied_resources_count;
+    char *list_output;    /* "yaml" (default) | "table" */
+    bool mask_secrets;    /* default true */
+    char *server_instructions; /* NULL = built-in text */
+
+    /* Limits */
+    size_t max_message_bytes;  /* largest JSON-RPC message accepted (default 4 MiB) */
+    size_t max_output_bytes;   /* largest tool text returned (default 1 MiB); longer output is cut with a note */
+    long kube_timeout_seconds; /* per Kubernetes request (default 30) */
+    int worker_threads;        /* tool-call workers (default 8) */
+
+    /* Logging */
+    int log_level;  /* 0-9 */
+    char *log_file; /* NULL or "stderr" = stderr */
+
+    /* Where it came from, for `kubemcp config check` and reload */
+    char *config_path;
+    char *config_dir; /* drop-in directory that was read, NULL = none */
+
+    /* Set by config_load, for main to act on */
+    bool show_help;               /* --help / -h was given: print config_print_usage and exit 0 */
+    string_list unknown_toolsets; /* toolsets named in the config that kubemcp does not have (e.g. the
+                                   * Go peer's "helm"); removed from `toolsets`, main should warn */
+    string_list warnings;         /* other non-fatal findings (e.g. an unknown KUBEMCP_* variable), one
+                                   * readable sentence each, for main to log */
+} kubemcp_config;
+
+/* Toolsets this build provides; other names end up in unknown_toolsets. */
+#define KUBEMCP_KNOWN_TOOLSETS "core", "config"
+
+/* Parses argv (flags after the subcommand has been removed; argv[0] is the program name), the
+ * environment (envp, NULL-terminated "K=V" strings) and the TOML files they name.
+ * On a bad flag, env value, TOML syntax (file:line:column), unknown key or invalid value, returns a
+ * negative errno and a message naming the flag/key/file. Writes *ret only on success. */
+int config_load(int argc, char **argv, char **envp, kubemcp_config **ret, error_info *err);
+
+/* Loads defaults only (tests, fuzzing). */
+kubemcp_config *config_new_defaults(void);
+
+kubemcp_config *config_free(kubemcp_config *cfg);
+
+/* Prints `--help` text for every flag to the stream. */
+void config_print_usage(void *file_stream, const char *program);
+
+bool string_list_contains(const string_list *list, const char *s);
+
+/* Frees the items and the array; leaves an empty list. */
+void string_list_clear(string_list *list);
+
+#endif
