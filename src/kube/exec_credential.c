@@ -308,8 +308,20 @@ static int run_plugin(exec_credential *ec, buf *out, error_info *err) {
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    /* The server blocks SIGTERM/SIGINT/SIGHUP in every thread and ignores SIGPIPE; a plugin must
+     * start with the ordinary signal state, or it could neither be stopped nor see a closed pipe. */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int r = env ? posix_spawnp(&pid, ec->command, &fa, NULL, ec->argv, env) : ENOMEM;
+    int r = env ? posix_spawnp(&pid, ec->command, &fa, &attr, ec->argv, env) : ENOMEM;
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     free(env);
     close(pipefd[1]);
