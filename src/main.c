@@ -1,0 +1,258 @@
+/* kubemcp command line: `kubemcp [serve] [flags]` runs the MCP server (stdio by default);
+ * `kubemcp tools` lists the tools; `kubemcp config check` validates the configuration;
+ * `kubemcp version` prints the version. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "kube/kube.h"
+#include "mcp/prompts.h"
+#include "mcp/server.h"
+#include "tools/registry.h"
+#include "transport/stdio.h"
+
+extern char **environ;
+
+#define DEFAULT_INSTRUCTIONS                                                                                     \
+    "kubemcp gives access to Kubernetes clusters with the permissions of the user who runs it. Use pods_* "      \
+    "tools for pods, resources_* tools for any kind (apiVersion + kind, custom resources included), and "        \
+    "events_list to find out why something fails. When a call is refused, the message is the API server's own " \
+    "RBAC decision."
+
+static void on_input_end(void *opaque) {
+    (void)opaque;
+    /* All threads block SIGUSR1; main's sigwait picks it up. */
+    kill(getpid(), SIGUSR1);
+}
+
+static int block_signals(sigset_t *ret_set) {
+    sigemptyset(ret_set);
+    sigaddset(ret_set, SIGINT);
+    sigaddset(ret_set, SIGTERM);
+    sigaddset(ret_set, SIGHUP);
+    sigaddset(ret_set, SIGUSR1);
+    /* A client that goes away must not kill us through SIGPIPE; writes report EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
+    return -pthread_sigmask(SIG_BLOCK, ret_set, NULL);
+}
+
+/* Collects the context names the tools may target (all of them unless multi-cluster is off). */
+static const char **context_names(kube_provider *provider, const kubemcp_config *cfg) {
+    size_t n = provider ? kube_provider_context_count(provider) : 0;
+    const char **names = calloc(n + 1, sizeof *names);
+    if (!names || cfg->disable_multi_cluster)
+        return names;
+    for (size_t i = 0; i < n; i++)
+        names[i] = kube_provider_context_name(provider, i);
+    return names;
+}
+
+static int print_tools(const kubemcp_config *cfg) {
+    tool_registry *reg = NULL;
+    error_info err = {0};
+    tool_registry_options ro = {.catalog = tool_catalog, .config = cfg};
+    if (tool_registry_new(&ro, &reg, &err) < 0) {
+        fprintf(stderr, "kubemcp: %s\n", err.message);
+        return 2;
+    }
+    for (size_t i = 0; tool_catalog[i]; i++) {
+        const tool_def *t = tool_catalog[i];
+        const tool_def *found = NULL;
+        error_info why = {0};
+        bool enabled = tool_registry_find(reg, t->name, &found, &why) == 0;
+        printf("%-28s %-7s %-10s %s\n", t->name, t->toolset,
+               t->read_only ? "read-only" : t->destructive ? "destructive" : "write", enabled ? "" : why.message);
+    }
+    tool_registry_free(reg);
+    return 0;
+}
+
+static void warn_about_settings(const kubemcp_config *cfg) {
+    if (cfg->require_oauth || cfg->validate_token)
+        log_warn("require_oauth and validate_token apply to HTTP requests; stdio has no bearer token, so they "
+                 "have no effect here");
+}
+
+static int serve(kubemcp_config *cfg) {
+    if (cfg->port) {
+        fprintf(stderr, "kubemcp: --port %s asks for the HTTP transports, which this build does not have yet; "
+                        "run without --port to serve MCP over stdio\n", cfg->port);
+        return 2;
+    }
+    if (cfg->cluster_provider_strategy && strcmp(cfg->cluster_provider_strategy, "auth-headers") == 0) {
+        fprintf(stderr, "kubemcp: cluster_provider_strategy \"auth-headers\" takes each user's token from HTTP "
+                        "headers, and stdio has none; use it with --port, or choose kubeconfig or in-cluster\n");
+        return 2;
+    }
+    warn_about_settings(cfg);
+
+    sigset_t signals;
+    if (block_signals(&signals) < 0) {
+        fprintf(stderr, "kubemcp: cannot set up signal handling\n");
+        return 1;
+    }
+
+    error_info err = {0}, provider_err = {0};
+    kube_provider *provider = NULL;
+    kube_provider_options po = {
+        .kubeconfig_path = cfg->kubeconfig,
+        .strategy = cfg->cluster_provider_strategy,
+        .default_context = cfg->context,
+        .single_context = cfg->disable_multi_cluster,
+        .timeout_seconds = cfg->kube_timeout_seconds,
+    };
+    if (kube_provider_new(&po, &provider, &provider_err) < 0) {
+        /* Stay up: the client sees this message on every tool call instead of a dead server. */
+        log_error("Kubernetes is not reachable: %s", provider_err.message);
+        provider = NULL;
+    } else {
+        log_info("using %s access, default context %s", kube_provider_strategy(provider),
+                 kube_provider_default_context(provider) ? kube_provider_default_context(provider) : "(none)");
+    }
+
+    const char **contexts = context_names(provider, cfg);
+    tool_registry *registry = NULL;
+    tool_registry_options ro = {
+        .catalog = tool_catalog,
+        .config = cfg,
+        .contexts = contexts,
+        .default_context = provider ? kube_provider_default_context(provider) : NULL,
+    };
+    int exit_code = 1;
+    mcp_server *server = NULL;
+    stdio_transport *transport = NULL;
+    if (tool_registry_new(&ro, &registry, &err) < 0) {
+        fprintf(stderr, "kubemcp: %s\n", err.message);
+        exit_code = 2;
+        goto out;
+    }
+
+    mcp_server_options so = {
+        .name = "kubemcp",
+        .version = KUBEMCP_VERSION,
+        .title = "kubemcp — Kubernetes as the human who asks",
+        .instructions = cfg->server_instructions ? cfg->server_instructions : DEFAULT_INSTRUCTIONS,
+        .config = cfg,
+        .provider = provider,
+        .provider_error = provider ? NULL : provider_err.message,
+        .registry = registry,
+        .prompts = kube_prompts,
+        .worker_threads = cfg->worker_threads > 0 ? (unsigned)cfg->worker_threads : 0,
+    };
+    int r = mcp_server_new(&so, &server);
+    if (r < 0) {
+        fprintf(stderr, "kubemcp: cannot start the MCP server: %s\n", strerror(-r));
+        goto out;
+    }
+    stdio_transport_options to = {
+        .in_fd = STDIN_FILENO,
+        .out_fd = STDOUT_FILENO,
+        .max_line_bytes = cfg->max_message_bytes,
+        .on_eof = on_input_end,
+    };
+    r = stdio_transport_start(server, &to, &transport);
+    if (r < 0) {
+        fprintf(stderr, "kubemcp: cannot start the stdio transport: %s\n", strerror(-r));
+        goto out;
+    }
+    log_info("kubemcp %s serving MCP on stdio", KUBEMCP_VERSION);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&signals, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_info("SIGHUP: configuration reload is not available on stdio yet; restart to apply changes");
+            continue;
+        }
+        log_info("%s; finishing tool calls in progress", sig == SIGUSR1 ? "input closed" : strsignal(sig));
+        break;
+    }
+    /* Let running calls answer, then stop reading and release everything. */
+    mcp_server_drain(server);
+    stdio_transport_stop(transport);
+    exit_code = 0;
+out:
+    server = mcp_server_free(server);
+    transport = stdio_transport_free(transport);
+    tool_registry_free(registry);
+    free(contexts);
+    kube_provider_free(provider);
+    return exit_code;
+}
+
+int main(int argc, char **argv) {
+    const char *command = "serve";
+    int first = 1;
+    if (argc > 1 && argv[1][0] != '-') {
+        command = argv[1];
+        first = 2;
+    }
+    if (strcmp(command, "version") == 0 || (argc > 1 && strcmp(argv[1], "--version") == 0)) {
+        printf("kubemcp %s\n", KUBEMCP_VERSION);
+        return 0;
+    }
+    bool config_check = false;
+    if (strcmp(command, "config") == 0) {
+        if (argc < 3 || strcmp(argv[2], "check") != 0) {
+            fprintf(stderr, "kubemcp: usage: kubemcp config check [--config FILE] [flags]\n");
+            return 2;
+        }
+        config_check = true;
+        first = 3;
+    } else if (strcmp(command, "serve") != 0 && strcmp(command, "tools") != 0) {
+        fprintf(stderr, "kubemcp: unknown command \"%s\"; commands: serve (default), tools, config check, version\n",
+                command);
+        return 2;
+    }
+
+    /* config_load sees the program name followed by the flags only. */
+    int flag_argc = argc - first + 1;
+    char **flag_argv = calloc((size_t)flag_argc + 1, sizeof *flag_argv);
+    if (!flag_argv)
+        return 1;
+    flag_argv[0] = argv[0];
+    for (int i = first; i < argc; i++)
+        flag_argv[i - first + 1] = argv[i];
+
+    kubemcp_config *cfg = NULL;
+    error_info err = {0};
+    int r = config_load(flag_argc, flag_argv, environ, &cfg, &err);
+    free(flag_argv);
+    if (r < 0) {
+        fprintf(stderr, "kubemcp: %s\n", err.message);
+        return 2;
+    }
+    if (cfg->show_help) {
+        config_print_usage(stdout, argv[0]);
+        config_free(cfg);
+        return 0;
+    }
+    if (log_open(cfg->log_file, cfg->log_level) < 0) {
+        fprintf(stderr, "kubemcp: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
+        config_free(cfg);
+        return 2;
+    }
+
+    for (size_t i = 0; i < cfg->warnings.count; i++)
+        log_warn("%s", cfg->warnings.items[i]);
+
+    int exit_code;
+    if (config_check) {
+        printf("configuration is valid%s%s\n", cfg->config_path ? ": " : "", cfg->config_path ? cfg->config_path : "");
+        exit_code = 0;
+    } else if (strcmp(command, "tools") == 0) {
+        exit_code = print_tools(cfg);
+    } else {
+        exit_code = serve(cfg);
+    }
+    config_free(cfg);
+    log_close();
+    return exit_code;
+}
