@@ -783,8 +783,8 @@ static int apply_toml(kubemcp_config *cfg, const char *path, const json_t *root,
 }
 
 static int load_toml_file(kubemcp_config *cfg, const char *path, bool main_file, error_info *err) {
-    char *text;
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
     int r = read_file(path, &text, &len, err);
     if (r < 0)
         return r;

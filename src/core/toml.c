@@ -707,7 +707,7 @@ static int open_table(parser *p, const key_path *k, bool array_of_tables, size_t
                 }
                 if ((r = attach(p, t, part, array)) < 0)
                     return r;
-                json_t *element;
+                json_t *element = NULL;
                 if ((r = new_table(p, ORIGIN_HEADER, &element)) < 0)
                     return r;
                 if (json_array_append_new(array, element) < 0)
@@ -744,7 +744,7 @@ static int open_table(parser *p, const key_path *k, bool array_of_tables, size_t
             if (!json_is_array(child) || !(origin & ORIGIN_TABLE_ARRAY))
                 return fail(p, header_pos, "cannot define array of tables [[%s]]: \"%s\" is already %s",
                             header, header, value_kind_for_message(child, origin));
-            json_t *element;
+            json_t *element = NULL;
             if ((r = new_table(p, ORIGIN_HEADER, &element)) < 0)
                 return r;
             if (json_array_append_new(child, element) < 0)

@@ -54,7 +54,7 @@ static void test_valid_documents_match_expected_json(void **state) {
         char path[512], expected_path[512];
         snprintf(path, sizeof path, DATA_DIR "/valid/%s", names[i]);
         snprintf(expected_path, sizeof expected_path, "%.*s.json", (int)(strlen(path) - 5), path);
-        size_t len;
+        size_t len = 0;
         char *text = slurp(path, &len);
         assert_non_null(text);
         json_error_t jerr;
@@ -90,7 +90,7 @@ static void test_invalid_documents_fail_at_expected_position(void **state) {
         char path[512], err_path[512];
         snprintf(path, sizeof path, DATA_DIR "/invalid/%s", names[i]);
         snprintf(err_path, sizeof err_path, "%.*s.err", (int)(strlen(path) - 5), path);
-        size_t len, err_len;
+        size_t len = 0, err_len = 0;
         char *text = slurp(path, &len);
         char *expect = slurp(err_path, &err_len);
         assert_non_null(text);

@@ -1,0 +1,153 @@
+// Shared plumbing for the end-to-end tests: the Kubernetes API double, the kubemcp binary under
+// test, a real MCP SDK client over stdio, and a raw line-level session for malformed input.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '../../..');
+export const kubemcpBin = process.env.KUBEMCP_BIN ?? path.join(repoRoot, 'build/kubemcp');
+const doubleServer = path.join(repoRoot, 'tests/fixtures/kube-apiserver-double/server.mjs');
+
+/** A scratch directory removed when the test file ends. */
+export function scratchDir(t) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kubemcp-e2e-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function writeFile(dir, name, text) {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** Starts the API double on a free loopback port; stopped by PID when the test ends. */
+export async function startDouble(t) {
+  const dir = scratchDir(t);
+  const child = spawn(process.execPath, [doubleServer, '--port', '0', '--host', '127.0.0.1', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`API double did not start in 30 s: ${stderr}`)), 30000);
+    createInterface({ input: child.stdout }).once('line', (line) => { clearTimeout(timer); resolve(JSON.parse(line)); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`API double exited (${code}): ${stderr}`)); });
+  });
+  t.after(() => stopProcess(child));
+  return { ...ready, child };
+}
+
+export function stopProcess(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch {} }, 10000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    try { process.kill(child.pid, 'SIGTERM'); } catch { resolve(); }
+  });
+}
+
+/** The environment kubemcp runs with: nothing from ours but what it needs. */
+export function kubemcpEnv(extra = {}) {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? '/root' };
+  for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) if (process.env[k]) env[k] = process.env[k];
+  return { ...env, ...extra };
+}
+
+/** Connects the real MCP SDK client to kubemcp over stdio. */
+export async function connectClient(t, args = [], extraEnv = {}) {
+  const transport = new StdioClientTransport({
+    command: kubemcpBin, args, env: kubemcpEnv(extraEnv), stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (d) => { stderr += d; });
+  const client = new Client({ name: 'kubemcp-e2e', version: '1.0.0' });
+  await client.connect(transport);
+  const pid = transport.pid;
+  t.after(async () => {
+    await client.close();
+    // The SDK closes stdin; kubemcp must then exit on its own.
+    if (pid) await waitForExit(pid, 10000).catch(() => { try { process.kill(pid, 'SIGKILL'); } catch {} });
+  });
+  return { client, stderr: () => stderr, pid };
+}
+
+function waitForExit(pid, ms) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      try { process.kill(pid, 0); } catch { return resolve(); }
+      if (Date.now() - started > ms) return reject(new Error(`pid ${pid} still running`));
+      setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+/** The text of a tool result's first content block. */
+export function text(result) {
+  return result.content?.map((c) => c.text ?? '').join('\n') ?? '';
+}
+
+/**
+ * A raw stdio session: write any bytes, read answers line by line. For malformed input the SDK
+ * client would refuse to send.
+ */
+export function rawSession(t, args = [], extraEnv = {}) {
+  const child = spawn(kubemcpBin, args, { env: kubemcpEnv(extraEnv), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const lines = [];
+  const waiters = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const w = waiters.shift();
+    if (w) w(line); else lines.push(line);
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  t.after(() => stopProcess(child));
+  return {
+    child,
+    exited,
+    stderr: () => stderr,
+    write(data) { child.stdin.write(data); },
+    send(obj) { child.stdin.write(JSON.stringify(obj) + '\n'); },
+    end() { child.stdin.end(); },
+    next(ms = 15000) {
+      if (lines.length) return Promise.resolve(JSON.parse(lines.shift()));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms; stderr: ${stderr}`)), ms);
+        waiters.push((line) => { clearTimeout(timer); resolve(JSON.parse(line)); });
+      });
+    },
+    async request(id, method, params = {}) {
+      this.send({ jsonrpc: '2.0', id, method, params });
+      return this.next();
+    },
+    async initialize(version = '2025-11-25') {
+      const answer = await this.request(0, 'initialize', {
+        protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '0' },
+      });
+      this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      return answer;
+    },
+  };
+}
+
+/** Runs kubemcp to completion (for start-up errors); resolves with exit code and output. */
+export function runKubemcp(args, extraEnv = {}, input = '') {
+  return new Promise((resolve) => {
+    const child = spawn(kubemcpBin, args, { env: kubemcpEnv(extraEnv), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    child.stdin.end(input);
+  });
+}
