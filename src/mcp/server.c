@@ -40,6 +40,7 @@ typedef struct batch_reply {
     pthread_mutex_t lock;
     json_t *responses;
     size_t pending;
+    json_t *first_id; /* the batch's first request id, so a transport can route the whole answer */
 } batch_reply;
 
 struct inflight_call {
@@ -70,11 +71,14 @@ struct mcp_session {
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
-static void session_send_json(mcp_session *s, json_t *msg) {
+/* related_id: the request this message answers or belongs to (progress, logs during a call), NULL
+ * for messages unrelated to any request. HTTP transports route by it; stdio ignores it. */
+static void session_send_json(mcp_session *s, json_t *msg, const json_t *related_id) {
+    /* msg is released last: related_id may point into it. */
     char *text = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
     if (!text) {
         log_error("could not serialise a response (out of memory)");
+        json_decref(msg);
         return;
     }
     bool closed;
@@ -82,8 +86,9 @@ static void session_send_json(mcp_session *s, json_t *msg) {
     closed = s->closed;
     pthread_mutex_unlock(&s->lock);
     if (!closed)
-        s->opts.send(s->opts.send_opaque, text, strlen(text));
+        s->opts.send(s->opts.send_opaque, text, strlen(text), related_id);
     free(text);
+    json_decref(msg);
 }
 
 static batch_reply *batch_new(void) {
@@ -97,6 +102,7 @@ static batch_reply *batch_new(void) {
 
 static void batch_free(batch_reply *b) {
     pthread_mutex_destroy(&b->lock);
+    json_decref(b->first_id);
     json_decref(b->responses);
     free(b);
 }
@@ -106,7 +112,7 @@ static void batch_free(batch_reply *b) {
 static void session_reply(mcp_session *s, batch_reply *batch, json_t *msg) {
     if (!batch) {
         if (msg)
-            session_send_json(s, msg);
+            session_send_json(s, msg, json_object_get(msg, "id"));
         return;
     }
     pthread_mutex_lock(&batch->lock);
@@ -117,7 +123,7 @@ static void session_reply(mcp_session *s, batch_reply *batch, json_t *msg) {
     if (!done)
         return;
     if (json_array_size(batch->responses) > 0)
-        session_send_json(s, json_incref(batch->responses));
+        session_send_json(s, json_incref(batch->responses), batch->first_id);
     batch_free(batch);
 }
 
@@ -163,7 +169,7 @@ void mcp_session_log(mcp_session *s, const char *level, const char *logger, cons
     size_t len = log_sanitize(text, strnlen(text, sizeof text));
     json_t *params = json_pack("{s:s, s:s, s:o}", "level", level, "logger", logger ? logger : "kubemcp", "data",
                                utf8_json_string(text, len));
-    session_send_json(s, jsonrpc_notification("notifications/message", params));
+    session_send_json(s, jsonrpc_notification("notifications/message", params), NULL);
 }
 
 /* ---- tool calls (run on the worker pool) -------------------------------------------------- */
@@ -179,7 +185,7 @@ static void call_progress(void *opaque, double progress, double total, const cha
         json_object_set_new(params, "total", json_real(total));
     if (message)
         json_object_set_new(params, "message", utf8_json_string(message, strlen(message)));
-    session_send_json(call->session, jsonrpc_notification("notifications/progress", params));
+    session_send_json(call->session, jsonrpc_notification("notifications/progress", params), call->id);
 }
 
 static json_t *tool_result_to_json(tool_result *res) {
@@ -607,6 +613,9 @@ static void receive_batch(mcp_session *s, const json_t *batch_msg) {
     batch->pending = 1;
     json_array_foreach(batch_msg, i, msg) {
         if (expects_answer(msg)) {
+            const json_t *id = json_object_get(msg, "id");
+            if (!batch->first_id && (json_is_string(id) || json_is_integer(id)))
+                batch->first_id = json_deep_copy(id);
             pthread_mutex_lock(&batch->lock);
             batch->pending++;
             pthread_mutex_unlock(&batch->lock);

@@ -39,8 +39,11 @@ void mcp_server_drain(mcp_server *server);
 /* Drains, then frees. Sessions must be closed first. */
 mcp_server *mcp_server_free(mcp_server *server);
 
-/* Called with one complete JSON text (no trailing newline), from any thread. */
-typedef void (*mcp_send_fn)(void *opaque, const char *json, size_t len);
+/* Called with one complete JSON text (no trailing newline), from any thread. related_id is the
+ * JSON-RPC id of the client request the message answers or belongs to (a response, or progress
+ * and log notifications sent while that request runs; for a batch answer, the batch's first
+ * request id), or NULL for a message unrelated to any request. Borrowed for the call only. */
+typedef void (*mcp_send_fn)(void *opaque, const char *json, size_t len, const json_t *related_id);
 
 /* Per-connection facts a transport knows (all borrowed for the session's life, may be NULL). */
 typedef struct mcp_session_options {

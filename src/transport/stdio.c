@@ -42,7 +42,7 @@ static int write_all(int fd, const char *data, size_t len) {
     return 0;
 }
 
-static void stdio_send(void *opaque, const char *json, size_t len) {
+static void stdio_send(void *opaque, const char *json, size_t len, const json_t *related_id) {
     stdio_transport *t = opaque;
     pthread_mutex_lock(&t->write_lock);
     if (!t->output_broken) {
@@ -112,7 +112,7 @@ static void *reader_main(void *arg) {
                              "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32001,\"message\":\"message of "
                              "%zu bytes exceeds the limit of %zu bytes (max_message_bytes)\"}}",
                              skipped, max);
-                    stdio_send(t, message, strlen(message));
+                    stdio_send(t, message, strlen(message), NULL);
                     skipping = false;
                 } else {
                     deliver_line(t, line, line_len);

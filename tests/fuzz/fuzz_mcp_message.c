@@ -21,7 +21,8 @@ static const tool_def echo_tool = {
 };
 static const tool_def *const catalog[] = {&echo_tool, NULL};
 
-static void discard(void *opaque, const char *json, size_t len) {
+static void discard(void *opaque, const char *json, size_t len, const json_t *related_id) {
+    (void)related_id;
     (void)opaque;
     (void)json;
     (void)len;

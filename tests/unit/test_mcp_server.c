@@ -24,10 +24,13 @@ typedef struct outbox {
     json_t *messages;
 } outbox;
 
-static void outbox_send(void *opaque, const char *json, size_t len) {
+static void outbox_send(void *opaque, const char *json, size_t len, const json_t *related_id) {
     outbox *o = opaque;
-    json_t *msg = json_loadb(json, len, 0, NULL);
+    json_t *msg = json_loadb(json, len, JSON_DECODE_ANY, NULL);
     assert_non_null(msg);
+    /* Recorded beside the message so tests can check how an HTTP transport would route it. */
+    if (json_is_object(msg))
+        json_object_set_new(msg, "__related", related_id ? json_deep_copy(related_id) : json_null());
     assert_null(memchr(json, '\n', len)); /* stdio framing needs one line per message */
     pthread_mutex_lock(&o->lock);
     json_array_append_new(o->messages, msg);
@@ -216,6 +219,7 @@ static void test_tools_call_runs_and_validates(void **state) {
     assert_string_equal(json_string_value(json_object_get(json_array_get(content, 0), "text")), "echo:hi");
     assert_null(json_object_get(json_object_get(r, "result"), "isError"));
     assert_string_equal(json_string_value(json_object_get(r, "id")), "a");
+    assert_string_equal(json_string_value(json_object_get(r, "__related")), "a");
     json_decref(r);
 
     r = roundtrip(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
@@ -244,6 +248,7 @@ static void test_cancelled_call_gets_no_answer(void **state) {
     assert_string_equal(json_string_value(json_object_get(json_object_get(p1, "params"), "progressToken")), "p1");
     assert_string_equal(json_string_value(json_object_get(json_object_get(p1, "params"), "message")), "half");
     assert_true(json_number_value(json_object_get(json_object_get(p2, "params"), "progress")) == 2.0);
+    assert_int_equal(json_integer_value(json_object_get(p1, "__related")), 7);
     json_decref(p1);
     json_decref(p2);
     const char *cancel = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":7}}";
@@ -315,6 +320,7 @@ static void test_client_logging_is_filtered_and_sanitised(void **state) {
     mcp_session_log(f->session, "error", "t", "token=%s", "Bearer sekrit-value-123");
     json_t *n = outbox_next(&f->out, 2000);
     assert_string_equal(json_string_value(json_object_get(n, "method")), "notifications/message");
+    assert_true(json_is_null(json_object_get(n, "__related")));
     const char *data = json_string_value(json_object_get(json_object_get(n, "params"), "data"));
     assert_null(strstr(data, "sekrit"));
     json_decref(n);
