@@ -61,13 +61,13 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   run_ctest unit-asan build-asan
 
 step "Kubernetes API double self-check"
-run_node_tests double tests/fixtures/kube-apiserver-double/
+run_node_tests double tests/fixtures/kube-apiserver-double/*.test.mjs
 
 step "end-to-end (Release binary)"
-KUBEMCP_BIN="$root/build/kubemcp" run_node_tests e2e-release --test-concurrency=2 tests/e2e/
+KUBEMCP_BIN="$root/build/kubemcp" run_node_tests e2e-release --test-concurrency=2 tests/e2e/*.test.mjs
 step "end-to-end (ASan+UBSan binary)"
 KUBEMCP_BIN="$root/build-asan/kubemcp" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_node_tests e2e-asan --test-concurrency=2 tests/e2e/
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_node_tests e2e-asan --test-concurrency=2 tests/e2e/*.test.mjs
 
 step "fuzz targets (${fuzz_seconds}s each)"
 fuzz_targets=$(for f in tests/fuzz/fuzz_*.c; do basename "$f" .c; done)

@@ -1,5 +1,6 @@
 // Shared plumbing for the end-to-end tests: the Kubernetes API double, the kubemcp binary under
 // test, a real MCP SDK client over stdio, and a raw line-level session for malformed input.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +61,11 @@ export function kubemcpEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-/** Connects the real MCP SDK client to kubemcp over stdio. */
+/**
+ * Connects the real MCP SDK client to kubemcp over stdio. When the test ends the client closes
+ * the connection and kubemcp must exit by itself with status 0 — under the sanitizer build that
+ * is also where LeakSanitizer reports, so a leak fails the test.
+ */
 export async function connectClient(t, args = [], extraEnv = {}) {
   const transport = new StdioClientTransport({
     command: kubemcpBin, args, env: kubemcpEnv(extraEnv), stderr: 'pipe',
@@ -69,25 +74,17 @@ export async function connectClient(t, args = [], extraEnv = {}) {
   transport.stderr?.on('data', (d) => { stderr += d; });
   const client = new Client({ name: 'kubemcp-e2e', version: '1.0.0' });
   await client.connect(transport);
-  const pid = transport.pid;
+  // The SDK keeps the child private; its exit status is what this harness checks.
+  const child = transport._process;
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   t.after(async () => {
     await client.close();
-    // The SDK closes stdin; kubemcp must then exit on its own.
-    if (pid) await waitForExit(pid, 10000).catch(() => { try { process.kill(pid, 'SIGKILL'); } catch {} });
+    const timer = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch {} }, 15000);
+    const { code, signal } = await exited;
+    clearTimeout(timer);
+    assert.ok(code === 0, `kubemcp exited with ${code ?? signal}; stderr:\n${stderr.slice(-4000)}`);
   });
-  return { client, stderr: () => stderr, pid };
-}
-
-function waitForExit(pid, ms) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      try { process.kill(pid, 0); } catch { return resolve(); }
-      if (Date.now() - started > ms) return reject(new Error(`pid ${pid} still running`));
-      setTimeout(poll, 50);
-    };
-    poll();
-  });
+  return { client, stderr: () => stderr, pid: child.pid };
 }
 
 /** The text of a tool result's first content block. */
@@ -110,7 +107,11 @@ export function rawSession(t, args = [], extraEnv = {}) {
     if (w) w(line); else lines.push(line);
   });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  t.after(() => stopProcess(child));
+  t.after(async () => {
+    await stopProcess(child);
+    const { code, signal } = await exited;
+    assert.ok(code === 0, `kubemcp exited with ${code ?? signal} after SIGTERM; stderr:\n${stderr.slice(-4000)}`);
+  });
   return {
     child,
     exited,
