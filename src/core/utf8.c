@@ -4,16 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence starting at s (1-4), or 0 if it is invalid or a NUL. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t left) {
+bool utf8_decode(const char *str, size_t len, uint32_t *ret_cp, size_t *ret_n) {
+    const unsigned char *s = (const unsigned char *)str;
+    if (len == 0)
+        return false;
     unsigned char c = s[0];
-    if (c == 0)
-        return 0;
-    if (c < 0x80)
-        return 1;
     size_t n;
-    unsigned int cp;
-    if ((c & 0xE0) == 0xC0) {
+    uint32_t cp;
+    if (c < 0x80) {
+        *ret_cp = c;
+        *ret_n = 1;
+        return true;
+    } else if ((c & 0xE0) == 0xC0) {
         n = 2;
         cp = c & 0x1F;
     } else if ((c & 0xF0) == 0xE0) {
@@ -23,27 +25,46 @@ static size_t utf8_sequence_length(const unsigned char *s, size_t left) {
         n = 4;
         cp = c & 0x07;
     } else {
-        return 0;
+        return false;
     }
-    if (n > left)
-        return 0;
+    if (n > len)
+        return false;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xC0) != 0x80)
-            return 0;
+            return false;
         cp = (cp << 6) | (s[i] & 0x3F);
     }
     /* Reject overlong forms, surrogates and code points past U+10FFFF. */
     if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
         (cp >= 0xD800 && cp <= 0xDFFF))
+        return false;
+    *ret_cp = cp;
+    *ret_n = n;
+    return true;
+}
+
+/* Length of the well-formed, non-NUL sequence at s, or 0. */
+static size_t utf8_sequence_length(const char *s, size_t left) {
+    uint32_t cp;
+    size_t n;
+    if (!utf8_decode(s, left, &cp, &n) || cp == 0)
         return 0;
     return n;
 }
 
+size_t utf8_valid_prefix(const char *s, size_t len) {
+    size_t i = 0;
+    uint32_t cp;
+    size_t n;
+    while (i < len && utf8_decode(s + i, len - i, &cp, &n))
+        i += n;
+    return i;
+}
+
 bool utf8_is_valid(const char *s, size_t len) {
-    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_sequence_length(p + i, len - i);
+        size_t n = utf8_sequence_length(s + i, len - i);
         if (n == 0)
             return false;
         i += n;
@@ -60,16 +81,15 @@ json_t *utf8_json_string(const char *s, size_t len) {
     char *out = malloc(len * 3 + 1);
     if (!out)
         return NULL;
-    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, o = 0;
     while (i < len) {
-        size_t n = utf8_sequence_length(p + i, len - i);
+        size_t n = utf8_sequence_length(s + i, len - i);
         if (n == 0) {
             memcpy(out + o, "\xEF\xBF\xBD", 3);
             o += 3;
             i++;
         } else {
-            memcpy(out + o, p + i, n);
+            memcpy(out + o, s + i, n);
             o += n;
             i += n;
         }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/utf8.h"
+
 /* ---------------------------------------------------------------- YAML */
 
 static int yaml_indent(buf *out, size_t indent) {
@@ -38,42 +40,6 @@ static bool yaml_is_reserved_word(const char *s, size_t len) {
 
 static bool yaml_is_plain_safe_start(unsigned char c) {
     return c != '\0' && !strchr("?:,[]{}#&*!|>'\"%@`-", c);
-}
-
-/* Decodes one UTF-8 sequence; false when malformed (jansson strings never are, but be safe). */
-static bool utf8_decode(const unsigned char *s, size_t len, uint32_t *ret_cp, size_t *ret_n) {
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-        *ret_cp = c;
-        *ret_n = 1;
-        return true;
-    } else if ((c & 0xe0) == 0xc0) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return false;
-    }
-    if (n > len)
-        return false;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return false;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return false;
-    *ret_cp = cp;
-    *ret_n = n;
-    return true;
 }
 
 /* Characters YAML cannot carry raw in a scalar, or that a YAML 1.1 reader takes as a line break
@@ -110,7 +76,7 @@ static yaml_scalar_style yaml_choose_style(const char *s, size_t len, bool allow
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t n;
-        if (!utf8_decode((const unsigned char *)s + i, len - i, &cp, &n)) {
+        if (!utf8_decode(s + i, len - i, &cp, &n)) {
             needs_escape = true;
             n = 1;
         } else if (cp == '\n') {
@@ -175,7 +141,7 @@ static int yaml_write_double_quoted(const char *s, size_t len, buf *out) {
         default:
             if (c < 0x20 || c >= 0x7f) {
                 uint32_t cp;
-                if (!utf8_decode((const unsigned char *)s + i, len - i, &cp, &n)) {
+                if (!utf8_decode(s + i, len - i, &cp, &n)) {
                     snprintf(hex, sizeof hex, "\\x%02x", c);
                     n = 1;
                     escape = hex;

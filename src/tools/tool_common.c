@@ -13,6 +13,7 @@
 
 #include <libfyaml.h>
 
+#include "core/utf8.h"
 #include "tools/output.h"
 #include "tools/redact.h"
 
@@ -981,45 +982,6 @@ static int manifest_parse_json(const char *text, size_t len, json_t **ret, error
 
 static int manifest_parse_yaml(const char *text, size_t len, json_t **ret_documents, error_info *err);
 
-/* Offset of the first byte that is not well-formed UTF-8, or len. libfyaml 0.7 can loop forever
- * on some malformed sequences (found by fuzzing), so they never reach it. */
-static size_t utf8_invalid_offset(const char *text, size_t len) {
-    const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 2;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 3;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 4;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (n > len - i)
-            return i;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += n;
-    }
-    return len;
-}
-
 int tool_parse_manifest(const char *text, size_t len, json_t **ret_documents, error_info *err) {
     if (!text || len == 0)
         return error_set(err, EINVAL, "the resource argument is empty; pass the object as YAML or JSON");
@@ -1028,7 +990,7 @@ int tool_parse_manifest(const char *text, size_t len, json_t **ret_documents, er
                          len, TOOL_MANIFEST_MAX_BYTES);
     if (memchr(text, '\0', len))
         return error_set(err, EINVAL, "the resource contains a NUL byte; pass YAML or JSON text");
-    size_t bad = utf8_invalid_offset(text, len);
+    size_t bad = utf8_valid_prefix(text, len);
     if (bad < len)
         return error_set(err, EILSEQ, "the resource is not valid UTF-8 text (byte offset %zu); pass YAML or JSON text",
                          bad);

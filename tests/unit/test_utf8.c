@@ -30,7 +30,21 @@ static void test_repair(void **state) {
     json_decref(s);
 }
 
+static void test_decode_and_prefix(void **state) {
+    uint32_t cp = 0;
+    size_t n = 0;
+    assert_true(utf8_decode("\xe2\x82\xac", 3, &cp, &n));
+    assert_int_equal(cp, 0x20AC);
+    assert_int_equal(n, 3);
+    assert_true(utf8_decode("\0", 1, &cp, &n)); /* NUL is well-formed; utf8_is_valid rejects it */
+    assert_false(utf8_decode("\xe2\x82", 2, &cp, &n));
+    assert_false(utf8_decode("", 0, &cp, &n));
+    assert_int_equal(utf8_valid_prefix("ab\xc3\xa9\xff" "cd", 7), 4);
+    assert_int_equal(utf8_valid_prefix("abc", 3), 3);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_validity), cmocka_unit_test(test_repair)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_validity), cmocka_unit_test(test_repair),
+                                       cmocka_unit_test(test_decode_and_prefix)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
