@@ -20,5 +20,6 @@ const tool_def *const tool_catalog[] = {
     &tool_resources_get,
     &tool_resources_list,
     &tool_resources_scale,
+    &tool_serviceaccount_token_create,
     NULL,
 };

@@ -144,6 +144,7 @@ extern const tool_def tool_pods_list, tool_pods_list_in_namespace, tool_pods_get
 extern const tool_def tool_resources_list, tool_resources_get, tool_resources_create_or_update,
     tool_resources_delete, tool_resources_scale;
 extern const tool_def tool_nodes_top, tool_nodes_stats_summary;
+extern const tool_def tool_serviceaccount_token_create;
 
 /* Every built-in tool, NULL-terminated; defined in tools/catalog.c. */
 extern const tool_def *const tool_catalog[];

@@ -28,7 +28,7 @@ test('policy settings', async (t) => {
     const { client } = await connectClient(t, ['--read-only'], env);
     const names = await toolNames(client);
     assert.ok(names.includes('pods_list'));
-    for (const hidden of ['pods_delete', 'pods_run', 'resources_create_or_update', 'resources_delete', 'resources_scale'])
+    for (const hidden of ['pods_delete', 'pods_run', 'resources_create_or_update', 'resources_delete', 'resources_scale', 'serviceaccount_token_create'])
       assert.ok(!names.includes(hidden), hidden);
     await assertRefused(client, 'pods_delete', { name: 'bench-01', namespace: 'default' }, 'read_only');
     const still = await client.callTool({ name: 'pods_get', arguments: { name: 'bench-01', namespace: 'default' } });

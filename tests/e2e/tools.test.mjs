@@ -4,13 +4,13 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { startDouble, connectClient, text } from './lib/harness.mjs';
+import { startDouble, connectClient, scratchDir, writeFile, text } from './lib/harness.mjs';
 
 const expectedTools = [
   'configuration_contexts_list', 'configuration_view', 'events_list', 'namespaces_list', 'nodes_stats_summary',
   'nodes_top', 'pods_delete', 'pods_get', 'pods_list', 'pods_list_in_namespace', 'pods_log', 'pods_run',
   'pods_top', 'resources_create_or_update', 'resources_delete', 'resources_get', 'resources_list',
-  'resources_scale',
+  'resources_scale', 'serviceaccount_token_create',
 ];
 
 let cluster;
@@ -204,5 +204,33 @@ test('kubemcp serves every Kubernetes tool over stdio', async (t) => {
     assert.ok(prompts.some((p) => p.name === 'cluster-health-check'));
     const p = await client.getPrompt({ name: 'cluster-health-check', arguments: { namespace: 'default' } });
     assert.match(p.messages[0].content.text, /default/);
+  });
+
+  await t.test('serviceaccount_token_create mints a token that works as the service account', async (t) => {
+    const r = await client.callTool({
+      name: 'serviceaccount_token_create',
+      arguments: { serviceAccount: 'mcp-test', namespace: 'default', duration: '15m' },
+    });
+    assert.ok(!r.isError, text(r));
+    const token = text(r).match(/^token: (\S+)$/m)?.[1];
+    assert.ok(token && token.split('.').length === 3, text(r));
+    assert.match(text(r), /expirationTimestamp: \d{4}-/);
+    const dir = scratchDir(t);
+    const ca = readFileSync(cluster.kubeconfig, 'utf8').match(/certificate-authority-data: (\S+)/)[1];
+    const kubeconfig = writeFile(dir, 'config', `apiVersion: v1
+kind: Config
+clusters: [{name: double, cluster: {server: "${cluster.url}", certificate-authority-data: ${ca}}}]
+contexts: [{name: sa, context: {cluster: double, user: sa, namespace: default}}]
+users: [{name: sa, user: {token: "${token}"}}]
+current-context: sa
+`);
+    const asSa = await connectClient(t, [], { KUBECONFIG: kubeconfig });
+    const pods = await asSa.client.callTool({ name: 'pods_list_in_namespace', arguments: { namespace: 'default' } });
+    assert.ok(!pods.isError, text(pods));
+    const refused = await asSa.client.callTool({ name: 'pods_list_in_namespace', arguments: { namespace: 'kube-system' } });
+    assert.match(text(refused), /User "system:serviceaccount:default:mcp-test" cannot list/);
+    const missing = await client.callTool({ name: 'serviceaccount_token_create', arguments: { serviceAccount: 'nobody' } });
+    assert.equal(missing.isError, true);
+    assert.match(text(missing), /serviceaccounts "nobody" not found/);
   });
 });
