@@ -142,10 +142,12 @@ void log_msg(log_severity severity, const char *fmt, ...) {
     used += (size_t)snprintf(line + used, sizeof line - used, " %s ", severity_name(severity));
     static const char cut_marker[] = " [message truncated]";
     size_t room = sizeof line - used - 1 /* newline */;
-    if (message_len > room) {
-        message_len = room - (sizeof cut_marker - 1);
+    if (message_len > room)
         cut = true;
-    }
+    /* The marker must fit whenever it is written — also when the message was cut earlier (at
+     * formatting) and sanitising then shrank it. */
+    if (cut && message_len > room - (sizeof cut_marker - 1))
+        message_len = room - (sizeof cut_marker - 1);
     for (size_t i = 0; i < message_len; i++) {
         unsigned char c = (unsigned char)message[i];
         /* One entry, one line: a message must not be able to forge further log lines. */

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "core/json_error.h"
 #include "core/buf.h"
 #include "kube/exec_credential.h"
 #include "kube/incluster.h"
@@ -549,6 +550,8 @@ static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred 
 
     /* Every option a request depends on is set here, every time: the handle was reset on return. */
     curl_easy_setopt(h, CURLOPT_URL, url);
+    /* Send the path exactly as built: never let "/../" style segments be collapsed into another object. */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -686,8 +689,10 @@ json_t *kube_response_json(const kube_response *r, error_info *err) {
     json_error_t jerr;
     json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, &jerr) : NULL;
     if (!j) {
+        char reason[160];
+        json_error_reason(&jerr, reason, sizeof reason);
         error_set(err, EBADMSG, "the Kubernetes API server sent a body that is not JSON (%s)",
-                  r->body ? jerr.text : "empty body");
+                  r->body ? reason : "empty body");
         return NULL;
     }
     return j;
@@ -738,36 +743,51 @@ int kube_query_escape(const char *value, char *out, size_t out_len) {
     return escape_into(value, out, out_len, &pos);
 }
 
+/* A path segment that cannot be a Kubernetes name: "." and ".." would be collapsed by URL
+ * normalisation (on our side or a proxy's) and address another object. */
+static bool dot_segment(const char *s) {
+    return strcmp(s, ".") == 0 || strcmp(s, "..") == 0;
+}
+
 int kube_resource_path(const kube_resource_info *info, const char *namespace_name, const char *name,
-                       const char *subresource, char *out, size_t out_len) {
+                       const char *subresource, char *out, size_t out_len, error_info *err) {
     if (!info || !out || out_len == 0 || !info->version[0] || !info->resource[0])
-        return -EINVAL;
+        return error_set(err, EINVAL, "no API resource to build a path for");
+    /* An empty name would turn "delete this object" into "delete the whole collection". */
+    if (name && !*name)
+        return error_set(err, EINVAL, "the %s name is empty: name the object to act on", info->kind[0] ? info->kind : "object");
+    if ((name && dot_segment(name)) || (namespace_name && dot_segment(namespace_name)) ||
+        (subresource && dot_segment(subresource)) || dot_segment(info->group) || dot_segment(info->version) ||
+        dot_segment(info->resource))
+        return error_set(err, EINVAL, "\".\" and \"..\" are not valid Kubernetes names");
     size_t pos = 0;
     int r;
     out[0] = '\0';
     if (info->group[0]) {
         if ((r = append_raw("/apis/", out, out_len, &pos)) < 0 || (r = escape_into(info->group, out, out_len, &pos)) < 0 ||
             (r = append_raw("/", out, out_len, &pos)) < 0)
-            return r;
+            goto too_long;
     } else if ((r = append_raw("/api/", out, out_len, &pos)) < 0) {
-        return r;
+        goto too_long;
     }
     if ((r = escape_into(info->version, out, out_len, &pos)) < 0)
-        return r;
+        goto too_long;
     if (info->namespaced && namespace_name && *namespace_name) {
         if ((r = append_raw("/namespaces/", out, out_len, &pos)) < 0 ||
             (r = escape_into(namespace_name, out, out_len, &pos)) < 0)
-            return r;
+            goto too_long;
     }
     if ((r = append_raw("/", out, out_len, &pos)) < 0 || (r = escape_into(info->resource, out, out_len, &pos)) < 0)
-        return r;
-    if (name && *name) {
+        goto too_long;
+    if (name) {
         if ((r = append_raw("/", out, out_len, &pos)) < 0 || (r = escape_into(name, out, out_len, &pos)) < 0)
-            return r;
+            goto too_long;
         if (subresource && *subresource) {
             if ((r = append_raw("/", out, out_len, &pos)) < 0 || (r = escape_into(subresource, out, out_len, &pos)) < 0)
-                return r;
+                goto too_long;
         }
     }
     return 0;
+too_long:
+    return error_set(err, ENAMETOOLONG, "the name or namespace is too long for a Kubernetes API path");
 }

@@ -59,8 +59,10 @@ static int add_gv(kube_group_version **gvs, size_t *n, const char *group, const 
     *gvs = arr;
     kube_group_version *gv = &arr[*n];
     memset(gv, 0, sizeof *gv);
+    /* A name no real group or version can have is skipped, not fatal: one odd aggregated API
+     * must not break discovery of every other kind. */
     if (copy_field(gv->group, sizeof gv->group, group) < 0 || copy_field(gv->version, sizeof gv->version, version) < 0)
-        return -EINVAL;
+        return 0;
     gv->preferred = preferred;
     (*n)++;
     return 0;

@@ -15,7 +15,7 @@
 #define KUBE_DISCOVERY_MAX_RESOURCES 4096
 
 typedef struct kube_group_version {
-    char group[128];
+    char group[256]; /* a DNS subdomain: up to 253 characters */
     char version[64];
     bool preferred;
     bool fetched;

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "core/json_error.h"
 #include "core/buf.h"
 
 extern char **environ;
@@ -207,10 +208,13 @@ int exec_credential_parse(const char *text, size_t len, const char *expected_api
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root)) {
         json_decref(root);
+        /* Only the reason: jansson's "near '…'" would quote part of the credential. */
+        char reason[160];
+        json_error_reason(&jerr, reason, sizeof reason);
         return error_set(err, EINVAL,
                          "the credential plugin printed something that is not an ExecCredential JSON object (line %d: %s); "
                          "run it by hand to see what it prints",
-                         root ? 1 : jerr.line, root ? "not an object" : jerr.text);
+                         root ? 1 : jerr.line, root ? "not an object" : reason);
     }
     int r = 0;
     exec_credential_result res = {0};

@@ -99,7 +99,7 @@ int kube_response_error(const kube_response *r, error_info *err);
 json_t *kube_response_json(const kube_response *r, error_info *err);
 
 typedef struct kube_resource_info {
-    char group[128];
+    char group[256]; /* a DNS subdomain: up to 253 characters */
     char version[64];
     char resource[128]; /* plural, e.g. "pods" */
     char kind[128];
@@ -116,10 +116,12 @@ int kube_discovery_resolve(kube_cluster *c, const kube_credential *cred, const c
                            const char *kind, kube_resource_info *ret, error_info *err);
 
 /* Writes the REST path for a resource: /api/v1/namespaces/NS/pods/NAME/SUB (each segment
- * percent-escaped). namespace ignored for cluster-scoped kinds; name and subresource may be NULL.
- * Returns negative errno when it does not fit. */
+ * percent-escaped). namespace ignored for cluster-scoped kinds; NULL or "" namespace = all
+ * namespaces; name NULL = the collection, subresource may be NULL. An empty name, or "." / ".."
+ * anywhere, is refused with -EINVAL (they would address another object); -ENAMETOOLONG when it
+ * does not fit. err may be NULL. */
 int kube_resource_path(const kube_resource_info *info, const char *namespace_name, const char *name,
-                       const char *subresource, char *out, size_t out_len);
+                       const char *subresource, char *out, size_t out_len, error_info *err);
 
 /* Percent-escapes a query value (for label/field selectors and continue tokens) into out. */
 int kube_query_escape(const char *value, char *out, size_t out_len);

@@ -1,5 +1,6 @@
 #include "kube/kubeconfig.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <libfyaml.h>
 
 #include "core/utf8.h"
+#include "core/yaml_input.h"
 
 /* Per-parse state: where we are, for messages. */
 typedef struct kc_parser {
@@ -644,13 +646,6 @@ static bool only_comments(const char *data, size_t len) {
     return true;
 }
 
-static void quiet_output(struct fy_diag *diag, void *user, const char *buf, size_t len) {
-    (void)diag;
-    (void)user;
-    (void)buf;
-    (void)len;
-}
-
 int kubeconfig_parse(const char *data, size_t len, const char *filename, kubeconfig **ret, error_info *err) {
     kc_parser p = {.file = filename ? filename : "<memory>", .err = err};
     if (len > KUBECONFIG_MAX_FILE_BYTES)
@@ -669,17 +664,20 @@ int kubeconfig_parse(const char *data, size_t len, const char *filename, kubecon
     }
 
     /* libfyaml would print diagnostics to stderr: collect them instead and report the first. */
-    struct fy_diag_cfg dcfg;
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.output_fn = quiet_output;
-    dcfg.colorize = false;
-    struct fy_diag *diag = fy_diag_create(&dcfg);
-    if (!diag) {
+    struct fy_diag *diag = yaml_input_quiet_diag();
+    size_t normalized_len;
+    char *normalized = yaml_input_normalize_newlines(data, len, &normalized_len);
+    if (!diag || (!normalized && memchr(data, '\r', len))) {
+        if (diag)
+            fy_diag_destroy(diag);
+        free(normalized);
         free(p.dir);
         return -ENOMEM;
     }
-    fy_diag_set_collect_errors(diag, true);
+    if (normalized) {
+        data = normalized;
+        len = normalized_len;
+    }
     struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_JSON_NONE, .diag = diag};
     int r = 0;
     kubeconfig *kc = NULL;
@@ -724,6 +722,10 @@ int kubeconfig_parse(const char *data, size_t len, const char *filename, kubecon
 out:
     fy_document_destroy(doc);
     fy_diag_destroy(diag);
+    if (normalized) {
+        explicit_bzero(normalized, normalized_len); /* a kubeconfig holds credentials */
+        free(normalized);
+    }
     free(p.dir);
     if (r < 0) {
         kubeconfig_free(kc);
@@ -873,36 +875,82 @@ static int set_str(json_t *o, const char *k, const char *v) {
     return v ? json_object_set_new(o, k, json_string(v)) : 0;
 }
 
-/* Exec args sometimes carry secrets (`--oidc-client-secret=...`): redact the value part. */
-static json_t *redacted_arg(const char *arg) {
-    const char *eq = strchr(arg, '=');
-    if (eq && arg[0] == '-') {
-        char name[128];
-        size_t n = (size_t)(eq - arg) < sizeof name - 1 ? (size_t)(eq - arg) : sizeof name - 1;
-        memcpy(name, arg, n);
-        name[n] = '\0';
-        if (strcasestr(name, "secret") || strcasestr(name, "token") || strcasestr(name, "password")) {
-            char *out;
-            if (asprintf(&out, "%s=REDACTED", name) < 0)
-                return NULL;
-            json_t *j = json_string(out);
-            free(out);
-            return j;
+/* A flag name that announces a secret value (`--oidc-client-secret`, `--api-key`, `--token`…). */
+static bool secret_flag_name(const char *name, size_t len) {
+    static const char *const words[] = {"secret", "token", "password", "passwd", "key", "credential", "auth", NULL};
+    char lowered[128];
+    if (len >= sizeof lowered)
+        len = sizeof lowered - 1;
+    for (size_t i = 0; i < len; i++)
+        lowered[i] = (char)tolower((unsigned char)name[i]);
+    lowered[len] = '\0';
+    for (size_t i = 0; words[i]; i++)
+        if (strstr(lowered, words[i]))
+            return true;
+    return false;
+}
+
+/* Exec args sometimes carry secrets, as `--client-secret=VALUE` or as `--client-secret VALUE`:
+ * the value part, or the argument after such a flag, is redacted. */
+static json_t *redacted_args(char *const *args, size_t n) {
+    json_t *out = json_array();
+    bool redact_next = false;
+    for (size_t i = 0; i < n; i++) {
+        const char *arg = args[i];
+        if (redact_next && arg[0] != '-') {
+            json_array_append_new(out, json_string("REDACTED"));
+            redact_next = false;
+            continue;
         }
+        redact_next = false;
+        const char *eq = strchr(arg, '=');
+        if (arg[0] == '-' && eq && secret_flag_name(arg, (size_t)(eq - arg))) {
+            char *text;
+            if (asprintf(&text, "%.*s=REDACTED", (int)(eq - arg), arg) < 0)
+                continue;
+            json_array_append_new(out, json_string(text));
+            free(text);
+            continue;
+        }
+        if (arg[0] == '-' && !eq && secret_flag_name(arg, strlen(arg)))
+            redact_next = true;
+        json_array_append_new(out, json_string(arg));
     }
-    return json_string(arg);
+    return out;
+}
+
+/* A URL with any user:password@ part replaced by REDACTED@. */
+static json_t *redacted_url(const char *url) {
+    if (!url)
+        return NULL;
+    const char *scheme_end = strstr(url, "://");
+    const char *host_start = scheme_end ? scheme_end + 3 : url;
+    const char *at = NULL;
+    for (const char *p = host_start; *p && *p != '/' && *p != '?' && *p != '#'; p++)
+        if (*p == '@')
+            at = p;
+    if (!at)
+        return json_string(url);
+    char *text;
+    if (asprintf(&text, "%.*sREDACTED%s", (int)(host_start - url), url, at) < 0)
+        return NULL;
+    json_t *j = json_string(text);
+    free(text);
+    return j;
 }
 
 static json_t *view_cluster(const kc_cluster *c) {
     json_t *o = json_object();
-    set_str(o, "server", c->server);
+    if (c->server)
+        json_object_set_new(o, "server", redacted_url(c->server));
     if (c->ca_data)
         json_object_set_new(o, "certificate-authority-data", json_string("DATA+OMITTED"));
     set_str(o, "certificate-authority", c->ca_file);
     if (c->insecure_skip_tls_verify)
         json_object_set_new(o, "insecure-skip-tls-verify", json_true());
     set_str(o, "tls-server-name", c->tls_server_name);
-    set_str(o, "proxy-url", c->proxy_url);
+    if (c->proxy_url)
+        json_object_set_new(o, "proxy-url", redacted_url(c->proxy_url));
     json_t *item = json_object();
     json_object_set_new(item, "name", json_string(c->name));
     json_object_set_new(item, "cluster", o);
@@ -927,10 +975,7 @@ static json_t *view_user(const kc_user *u) {
         json_t *e = json_object();
         set_str(e, "apiVersion", u->exec->api_version);
         set_str(e, "command", u->exec->command);
-        json_t *args = json_array();
-        for (size_t i = 0; i < u->exec->n_args; i++)
-            json_array_append_new(args, redacted_arg(u->exec->args[i]));
-        json_object_set_new(e, "args", args);
+        json_object_set_new(e, "args", redacted_args(u->exec->args, u->exec->n_args));
         json_t *env = json_array();
         for (size_t i = 0; i < u->exec->n_env; i++) {
             json_t *v = json_object();

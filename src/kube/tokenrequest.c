@@ -15,8 +15,9 @@ int token_request_create(kube_cluster *cluster, const token_request *req, token_
     kube_resource_info sa = {.version = "v1", .resource = "serviceaccounts", .kind = "ServiceAccount",
                              .namespaced = true};
     char path[1024];
-    if (kube_resource_path(&sa, ns, req->service_account, "token", path, sizeof path) < 0)
-        return error_set(err, EINVAL, "the service account name or namespace is too long");
+    int r = kube_resource_path(&sa, ns, req->service_account, "token", path, sizeof path, err);
+    if (r < 0)
+        return r;
 
     json_t *spec = json_object();
     if (req->expiration_seconds > 0)
@@ -36,7 +37,7 @@ int token_request_create(kube_cluster *cluster, const token_request *req, token_
     kube_request kr = {.method = "POST", .path = path, .content_type = "application/json", .body = text,
                        .body_len = strlen(text), .credential = req->credential, .max_response_bytes = 1024 * 1024};
     kube_response resp = {0};
-    int r = kube_do(cluster, &kr, &resp, err);
+    r = kube_do(cluster, &kr, &resp, err);
     free(text);
     if (r < 0)
         return r;

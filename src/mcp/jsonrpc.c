@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "core/utf8.h"
+
 static bool id_is_valid(const json_t *id) {
     return json_is_string(id) || json_is_integer(id);
 }
@@ -57,7 +59,8 @@ json_t *jsonrpc_result(const json_t *id, json_t *result_stolen) {
 json_t *jsonrpc_error(const json_t *id, int code, const char *message, json_t *data_stolen) {
     json_t *error = json_object();
     json_object_set_new(error, "code", json_integer(code));
-    json_object_set_new(error, "message", json_string(message));
+    /* A message cut to fit a buffer may end inside a UTF-8 sequence; it must still be sent. */
+    json_object_set_new(error, "message", utf8_json_string(message ? message : "", message ? strlen(message) : 0));
     if (data_stolen)
         json_object_set_new(error, "data", data_stolen);
     json_t *msg = json_object();

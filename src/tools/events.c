@@ -72,8 +72,8 @@ static int events_list_handler(const tool_context *ctx, const json_t *args, tool
     kube_resource_info info;
     tool_resource_info(&info, "", "v1", "events", "Event", ns && ns[0]);
     char path[1024];
-    if (kube_resource_path(&info, ns && ns[0] ? ns : NULL, NULL, NULL, path, sizeof path) < 0)
-        return tool_result_error(ret, "the namespace is too long");
+    if (kube_resource_path(&info, ns && ns[0] ? ns : NULL, NULL, NULL, path, sizeof path, &err) < 0)
+        return tool_result_from_error(ret, &err);
     tool_list_options opts = {
         .path = path,
         .field_selector = tool_arg_string(args, "fieldSelector"),

@@ -55,8 +55,8 @@ static int nodes_top_handler(const tool_context *ctx, const json_t *args, tool_r
     kube_resource_info info;
     tool_resource_info(&info, "metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", false);
     char path[1024];
-    if (kube_resource_path(&info, NULL, name, NULL, path, sizeof path) < 0)
-        return tool_result_error(ret, "the node name is too long");
+    if (kube_resource_path(&info, NULL, name, NULL, path, sizeof path, &err) < 0)
+        return tool_result_from_error(ret, &err);
     json_t *metrics = NULL;
     if (tool_kube_get(ctx, cluster, path, query[0] ? query : NULL, &metrics, &err) < 0) {
         if (err.http_status == 404 && !name)
@@ -75,7 +75,7 @@ static int nodes_top_handler(const tool_context *ctx, const json_t *args, tool_r
      * gets the absolute numbers. */
     tool_resource_info(&info, "", "v1", "nodes", "Node", false);
     json_t *nodes = NULL;
-    if (kube_resource_path(&info, NULL, NULL, NULL, path, sizeof path) == 0) {
+    if (kube_resource_path(&info, NULL, NULL, NULL, path, sizeof path, NULL) == 0) {
         error_info ignored = {0};
         char node_query[1100];
         if (name) {
@@ -182,8 +182,9 @@ static int nodes_stats_summary_handler(const tool_context *ctx, const json_t *ar
     kube_resource_info info;
     tool_resource_info(&info, "", "v1", "nodes", "Node", false);
     char path[1024];
-    if (kube_resource_path(&info, NULL, name, "proxy", path, sizeof path) < 0 ||
-        strlen(path) + sizeof "/stats/summary" > sizeof path)
+    if (kube_resource_path(&info, NULL, name, "proxy", path, sizeof path, &err) < 0)
+        return tool_result_from_error(ret, &err);
+    if (strlen(path) + sizeof "/stats/summary" > sizeof path)
         return tool_result_error(ret, "the node name is too long");
     strcat(path, "/stats/summary");
     kube_request req = {.method = "GET", .path = path};
@@ -202,7 +203,7 @@ const tool_def tool_nodes_stats_summary = {
                    "Provides comprehensive metrics including CPU, memory, filesystem, and network usage at the "
                    "node, pod, and container levels (and PSI pressure data on nodes that report it)",
     .input_schema = "{\"type\":\"object\",\"properties\":{"
-                    "\"name\":{\"type\":\"string\",\"description\":\"Name of the node to get stats from\"}"
+                    "\"name\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name of the node to get stats from\"}"
                     "},\"required\":[\"name\"],\"additionalProperties\":false}",
     .toolset = "core",
     .read_only = true,

@@ -23,9 +23,7 @@ static int pods_path(const char *ns, const char *name, const char *sub, char *ou
     kube_resource_info info;
     /* A cluster-scoped view of a namespaced resource gives the all-namespaces path (/api/v1/pods). */
     pods_info(&info, ns != NULL);
-    if (kube_resource_path(&info, ns, name, sub, out, out_len) < 0)
-        return error_set(err, ENAMETOOLONG, "the pod name or namespace is too long");
-    return 0;
+    return kube_resource_path(&info, ns, name, sub, out, out_len, err);
 }
 
 /* ------------------------------------------------------------------ list */
@@ -117,7 +115,7 @@ static int pods_get_handler(const tool_context *ctx, const json_t *args, tool_re
 }
 
 #define NAME_NAMESPACE_PROPERTIES(what)                                                                          \
-    "\"name\":{\"type\":\"string\",\"description\":\"Name of the " what "\"},"                                   \
+    "\"name\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name of the " what "\"},"                                   \
     "\"namespace\":{\"type\":\"string\",\"description\":\"Namespace of the " what                               \
     "; defaults to the context's namespace\"}"
 
@@ -303,8 +301,8 @@ static int pods_top_handler(const tool_context *ctx, const json_t *args, tool_re
     kube_resource_info info;
     tool_resource_info(&info, "metrics.k8s.io", "v1beta1", "pods", "PodMetrics", ns != NULL);
     char path[1024];
-    if (kube_resource_path(&info, ns, name && name[0] ? name : NULL, NULL, path, sizeof path) < 0)
-        return tool_result_error(ret, "the pod name or namespace is too long");
+    if (kube_resource_path(&info, ns, name && name[0] ? name : NULL, NULL, path, sizeof path, &err) < 0)
+        return tool_result_from_error(ret, &err);
     char query[1024] = "";
     const char *selector = tool_arg_string(args, "label_selector");
     if (selector && selector[0]) {
@@ -424,8 +422,9 @@ static json_t *run_labels(const char *name) {
 static int create_object(const tool_context *ctx, kube_cluster *cluster, const kube_resource_info *info,
                          const char *ns, json_t *object, json_t **ret, error_info *err) {
     char path[1024];
-    if (kube_resource_path(info, ns, NULL, NULL, path, sizeof path) < 0)
-        return error_set(err, ENAMETOOLONG, "the namespace is too long");
+    int r = kube_resource_path(info, ns, NULL, NULL, path, sizeof path, err);
+    if (r < 0)
+        return r;
     char *body = json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!body)
         return error_set(err, ENOMEM, "out of memory");
@@ -437,7 +436,7 @@ static int create_object(const tool_context *ctx, kube_cluster *cluster, const k
         .body = body,
         .body_len = strlen(body),
     };
-    int r = tool_kube_json(ctx, cluster, &req, ret, err);
+    r = tool_kube_json(ctx, cluster, &req, ret, err);
     free(body);
     return r;
 }

@@ -253,6 +253,19 @@ static int validate_value(const json_t *schema, const json_t *v, const char *whe
             return error_set(err, EINVAL, "argument \"%s\" must be one of: %s", label, choices);
         }
     }
+    if (json_is_string(v)) {
+        const json_t *min_len = json_object_get(schema, "minLength");
+        const json_t *max_len = json_object_get(schema, "maxLength");
+        size_t chars = 0; /* JSON Schema counts characters, not bytes */
+        for (const unsigned char *p = (const unsigned char *)json_string_value(v); *p; p++)
+            chars += (*p & 0xC0) != 0x80;
+        if (json_is_integer(min_len) && (json_int_t)chars < json_integer_value(min_len))
+            return error_set(err, EINVAL, "argument \"%s\" must not be empty%s", label,
+                             json_integer_value(min_len) > 1 ? " or that short" : "");
+        if (json_is_integer(max_len) && (json_int_t)chars > json_integer_value(max_len))
+            return error_set(err, EINVAL, "argument \"%s\" is longer than %lld characters", label,
+                             (long long)json_integer_value(max_len));
+    }
     if (json_is_number(v)) {
         const json_t *min = json_object_get(schema, "minimum");
         const json_t *max = json_object_get(schema, "maximum");

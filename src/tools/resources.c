@@ -42,9 +42,7 @@ static int resource_target_resolve(const tool_context *ctx, const json_t *args, 
         else
             ret->ns = tool_namespace(args, ret->cluster);
     }
-    if (kube_resource_path(&path_info, ret->ns, name, subresource, ret->path, sizeof ret->path) < 0)
-        return error_set(err, ENAMETOOLONG, "the resource name or namespace is too long");
-    return 0;
+    return kube_resource_path(&path_info, ret->ns, name, subresource, ret->path, sizeof ret->path, err);
 }
 
 /* ------------------------------------------------------------------ list */
@@ -108,7 +106,7 @@ static int resources_get_handler(const tool_context *ctx, const json_t *args, to
 }
 
 #define RESOURCE_NAME_NAMESPACE_PROPERTIES(what)                                                                 \
-    "\"name\":{\"type\":\"string\",\"description\":\"Name of the resource" what "\"},"                           \
+    "\"name\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name of the resource" what "\"},"                           \
     "\"namespace\":{\"type\":\"string\",\"description\":\"Optional Namespace of the resource (ignored in case "  \
     "of cluster scoped resources); defaults to the context's namespace\"}"
 
@@ -149,8 +147,9 @@ static int apply_one(const tool_context *ctx, kube_cluster *cluster, json_t *doc
         }
     }
     char path[2048];
-    if (kube_resource_path(&info, ns, name, NULL, path, sizeof path) < 0)
-        return error_set(err, ENAMETOOLONG, "the resource name or namespace is too long");
+    r = kube_resource_path(&info, ns, name, NULL, path, sizeof path, err);
+    if (r < 0)
+        return r;
     /* JSON is YAML, and the apply-patch+yaml content type is what server-side apply takes. */
     char *body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!body)

@@ -51,7 +51,7 @@ const tool_def tool_serviceaccount_token_create = {
     .description = "Mint a short-lived token for a Kubernetes service account through the TokenRequest API (like "
                    "`kubectl create token`). The token is returned in the result: hand it only to what needs it.",
     .input_schema = "{\"type\":\"object\",\"properties\":{"
-                    "\"serviceAccount\":{\"type\":\"string\",\"description\":\"Name of the service account\"},"
+                    "\"serviceAccount\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name of the service account\"},"
                     "\"namespace\":{\"type\":\"string\",\"description\":\"Namespace of the service account "
                     "(default: the context's namespace)\"},"
                     "\"duration\":{\"type\":\"string\",\"description\":\"Lifetime, e.g. 10m, 1h (default 1h; the "

@@ -13,7 +13,9 @@
 
 #include <libfyaml.h>
 
+#include "core/json_error.h"
 #include "core/utf8.h"
+#include "core/yaml_input.h"
 #include "tools/output.h"
 #include "tools/redact.h"
 
@@ -555,11 +557,14 @@ int tool_list(const tool_context *ctx, kube_cluster *cluster, const tool_list_op
 /* Bounds against alias bombs ("billion laughs") and stack exhaustion. */
 #define MANIFEST_MAX_NODES 200000
 #define MANIFEST_MAX_DEPTH 128
+/* Text a manifest may expand to through aliases: a few times what it may be written as. */
+#define MANIFEST_MAX_EXPANDED_BYTES (4u * TOOL_MANIFEST_MAX_BYTES)
 
 typedef struct manifest_parse {
     const char *text; /* the input, for reading single-quoted scalars from source */
     size_t text_len;
     size_t nodes;
+    size_t scalar_bytes; /* text produced so far: aliases repeat their anchor's text */
     error_info *err;
     int document; /* 1-based, for messages */
 } manifest_parse;
@@ -803,6 +808,14 @@ static int node_to_json(manifest_parse *mp, struct fy_node *node, int depth, jso
         json_t *v = scalar_to_json(mp, node);
         if (!v)
             return node_error(mp, node, EINVAL, "a value is not valid UTF-8 text or contains a NUL character");
+        if (json_is_string(v))
+            mp->scalar_bytes += json_string_length(v);
+        if (mp->scalar_bytes > MANIFEST_MAX_EXPANDED_BYTES) {
+            json_decref(v);
+            return node_error(mp, node, E2BIG,
+                              "the manifest expands to too much text (are aliases repeating a large value?); write it "
+                              "out without aliases or split it");
+        }
         *ret = v;
         return 0;
     }
@@ -854,6 +867,14 @@ static int node_to_json(manifest_parse *mp, struct fy_node *node, int depth, jso
                     key_len = 0;
                 }
             }
+            mp->scalar_bytes += key_len;
+            if (mp->scalar_bytes > MANIFEST_MAX_EXPANDED_BYTES) {
+                json_decref(quoted_key);
+                json_decref(object);
+                return node_error(mp, node, E2BIG,
+                                  "the manifest expands to too much text (are aliases repeating a large key?); write "
+                                  "it out without aliases or split it");
+            }
             char *key_copy = strndup(key, key_len);
             json_decref(quoted_key);
             if (!key_copy || strlen(key_copy) != key_len) {
@@ -895,14 +916,6 @@ static int yaml_diag_error(struct fy_diag *diag, int document, error_info *err) 
                          document, e->line + 1, e->column + 1, e->msg ? e->msg : "syntax error");
     }
     return error_set(err, EINVAL, "the resource is not valid YAML (document %d); check its syntax", document);
-}
-
-static void yaml_diag_discard(struct fy_diag *diag, void *user, const char *text, size_t len) {
-    /* Errors are collected and reported through error_info; nothing goes to stderr. */
-    (void)diag;
-    (void)user;
-    (void)text;
-    (void)len;
 }
 
 static int manifest_add(json_t *documents, json_t *doc, int index, error_info *err, int depth);
@@ -955,9 +968,12 @@ static int manifest_parse_json(const char *text, size_t len, json_t **ret, error
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     *ret_syntax_error = root == NULL;
-    if (!root)
+    if (!root) {
+        char reason[160];
+        json_error_reason(&jerr, reason, sizeof reason);
         return error_set(err, EINVAL, "the resource is not valid JSON (line %d, column %d: %s); check the syntax",
-                         jerr.line, jerr.column, jerr.text);
+                         jerr.line, jerr.column, reason);
+    }
     json_t *documents = json_array();
     int r = 0;
     if (json_is_array(root)) {
@@ -1018,16 +1034,24 @@ int tool_parse_manifest(const char *text, size_t len, json_t **ret_documents, er
     return manifest_parse_yaml(text, len, ret_documents, err);
 }
 
+static int manifest_parse_yaml_normalized(const char *text, size_t len, json_t **ret_documents, error_info *err);
+
 static int manifest_parse_yaml(const char *text, size_t len, json_t **ret_documents, error_info *err) {
-    struct fy_diag_cfg dcfg;
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.output_fn = yaml_diag_discard;
-    dcfg.colorize = false;
-    struct fy_diag *diag = fy_diag_create(&dcfg);
+    size_t normalized_len;
+    char *normalized = yaml_input_normalize_newlines(text, len, &normalized_len);
+    if (!normalized && memchr(text, '\r', len))
+        return error_set(err, ENOMEM, "out of memory");
+    int r = normalized ? manifest_parse_yaml_normalized(normalized, normalized_len, ret_documents, err)
+                       : manifest_parse_yaml_normalized(text, len, ret_documents, err);
+    free(normalized);
+    return r;
+}
+
+static int manifest_parse_yaml_normalized(const char *text, size_t len, json_t **ret_documents, error_info *err) {
+    /* Errors are collected and reported through error_info; nothing goes to stderr. */
+    struct fy_diag *diag = yaml_input_quiet_diag();
     if (!diag)
         return error_set(err, ENOMEM, "out of memory");
-    fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg pcfg = {
         .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_JSON_NONE,
         .diag = diag,

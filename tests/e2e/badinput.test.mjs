@@ -75,6 +75,28 @@ test('bad input over stdio', async (t) => {
     assert.equal(r.result.isError, true);
   });
 
+  await t.test('names that would address something else are refused before any request', async (t) => {
+    const s = rawSession(t, [], env);
+    await s.initialize();
+    // An empty name would turn "delete this pod" into "delete every pod in the namespace".
+    let r = await s.request(1, 'tools/call', { name: 'pods_delete', arguments: { name: '', namespace: 'default' } });
+    assert.equal(r.result.isError, true);
+    assert.match(r.result.content[0].text, /"name" must not be empty/);
+    r = await s.request(2, 'tools/call', { name: 'resources_delete', arguments: { apiVersion: 'v1', kind: 'ConfigMap', name: '', namespace: 'default' } });
+    assert.equal(r.result.isError, true);
+    // Dot segments would be collapsed into another object's path.
+    r = await s.request(3, 'tools/call', { name: 'pods_delete', arguments: { name: '..', namespace: 'default' } });
+    assert.equal(r.result.isError, true);
+    assert.match(r.result.content[0].text, /not valid Kubernetes names/);
+    r = await s.request(4, 'tools/call', { name: 'pods_list_in_namespace', arguments: { namespace: '..' } });
+    assert.equal(r.result.isError, true);
+    r = await s.request(5, 'tools/call', { name: 'pods_get', arguments: { name: '.', namespace: 'default' } });
+    assert.equal(r.result.isError, true);
+    // Nothing was deleted.
+    r = await s.request(6, 'tools/call', { name: 'pods_get', arguments: { name: 'bench-01', namespace: 'default' } });
+    assert.ok(!r.result.isError, r.result.content[0].text);
+  });
+
   await t.test('an oversized message is refused and the session goes on', async (t) => {
     const s = rawSession(t, [], { ...env, KUBEMCP_MAX_MESSAGE_BYTES: '65536' });
     await s.initialize();

@@ -173,7 +173,7 @@ static void test_resolve_through_server(void **state) {
     assert_string_equal(ri.resource, "plans");
     assert_true(ri.namespaced);
     char path[256];
-    assert_int_equal(kube_resource_path(&ri, "konveyor", "p1", NULL, path, sizeof path), 0);
+    assert_int_equal(kube_resource_path(&ri, "konveyor", "p1", NULL, path, sizeof path, NULL), 0);
     assert_string_equal(path, "/apis/forklift.konveyor.io/v1beta1/namespaces/konveyor/plans/p1");
 
     assert_int_equal(kube_discovery_resolve(c, NULL, "a/b/c", "X", &ri, &err), -EINVAL);

@@ -376,23 +376,33 @@ static void test_resource_path(void **state) {
     (void)state;
     char out[256];
     kube_resource_info pod = {.group = "", .version = "v1", .resource = "pods", .kind = "Pod", .namespaced = true};
-    assert_int_equal(kube_resource_path(&pod, "default", NULL, NULL, out, sizeof out), 0);
+    assert_int_equal(kube_resource_path(&pod, "default", NULL, NULL, out, sizeof out, NULL), 0);
     assert_string_equal(out, "/api/v1/namespaces/default/pods");
-    assert_int_equal(kube_resource_path(&pod, "default", "web-0", "log", out, sizeof out), 0);
+    assert_int_equal(kube_resource_path(&pod, "default", "web-0", "log", out, sizeof out, NULL), 0);
     assert_string_equal(out, "/api/v1/namespaces/default/pods/web-0/log");
-    assert_int_equal(kube_resource_path(&pod, NULL, NULL, NULL, out, sizeof out), 0);
+    assert_int_equal(kube_resource_path(&pod, NULL, NULL, NULL, out, sizeof out, NULL), 0);
     assert_string_equal(out, "/api/v1/pods");
-    assert_int_equal(kube_resource_path(&pod, "a/b", "../x y", NULL, out, sizeof out), 0);
+    assert_int_equal(kube_resource_path(&pod, "a/b", "../x y", NULL, out, sizeof out, NULL), 0);
     assert_string_equal(out, "/api/v1/namespaces/a%2Fb/pods/..%2Fx%20y");
     kube_resource_info node = {.group = "", .version = "v1", .resource = "nodes", .namespaced = false};
-    assert_int_equal(kube_resource_path(&node, "ignored", "n1", NULL, out, sizeof out), 0);
+    assert_int_equal(kube_resource_path(&node, "ignored", "n1", NULL, out, sizeof out, NULL), 0);
     assert_string_equal(out, "/api/v1/nodes/n1");
     kube_resource_info deploy = {.group = "apps", .version = "v1", .resource = "deployments", .namespaced = true};
-    assert_int_equal(kube_resource_path(&deploy, "prod", "api", "scale", out, sizeof out), 0);
+    assert_int_equal(kube_resource_path(&deploy, "prod", "api", "scale", out, sizeof out, NULL), 0);
     assert_string_equal(out, "/apis/apps/v1/namespaces/prod/deployments/api/scale");
-    assert_int_equal(kube_resource_path(&deploy, "prod", "api", "scale", out, 20), -ENAMETOOLONG);
+    assert_int_equal(kube_resource_path(&deploy, "prod", "api", "scale", out, 20, NULL), -ENAMETOOLONG);
     kube_resource_info empty = {0};
-    assert_int_equal(kube_resource_path(&empty, NULL, NULL, NULL, out, sizeof out), -EINVAL);
+    assert_int_equal(kube_resource_path(&empty, NULL, NULL, NULL, out, sizeof out, NULL), -EINVAL);
+    /* An empty name would address the whole collection; dot segments would address another object. */
+    error_info err = {0};
+    assert_int_equal(kube_resource_path(&pod, "default", "", NULL, out, sizeof out, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "Pod name is empty"));
+    assert_int_equal(kube_resource_path(&pod, "default", "..", NULL, out, sizeof out, &err), -EINVAL);
+    assert_int_equal(kube_resource_path(&pod, "default", ".", NULL, out, sizeof out, &err), -EINVAL);
+    assert_int_equal(kube_resource_path(&pod, "..", "web-0", NULL, out, sizeof out, &err), -EINVAL);
+    assert_int_equal(kube_resource_path(&pod, ".", NULL, NULL, out, sizeof out, &err), -EINVAL);
+    assert_int_equal(kube_resource_path(&pod, "default", "web-0", "..", out, sizeof out, &err), -EINVAL);
+    assert_int_equal(kube_resource_path(&pod, "default", "..x", NULL, out, sizeof out, &err), 0);
 }
 
 static void test_query_escape(void **state) {

@@ -237,6 +237,40 @@ static void test_view_redacts(void **state) {
     kubeconfig_free(kc);
 }
 
+static void test_view_redacts_urls_and_split_args(void **state) {
+    (void)state;
+    char path[] = "/tmp/kubemcp-kc-XXXXXX";
+    int fd = mkstemp(path);
+    const char *yaml = "apiVersion: v1\nkind: Config\n"
+                       "clusters:\n- name: c\n  cluster:\n    server: https://admin:s3cretpw@h.example:6443\n"
+                       "    proxy-url: http://puser:Pr0xyPass@proxy:3128\n"
+                       "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+                       "users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                       "      command: login\n      args: [--client-secret, TOPSECRET, --api-key=ALSOSECRET, get-token, "
+                       "--verbose, --auth-token, third-secret]\n"
+                       "current-context: x\n";
+    assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+    close(fd);
+    error_info err = {0};
+    kubeconfig *kc = NULL;
+    assert_int_equal(kubeconfig_load_file(path, &kc, &err), 0);
+    json_t *v = kubeconfig_view(kc, NULL, false, &err);
+    char *text = json_dumps(v, 0);
+    assert_null(strstr(text, "s3cretpw"));
+    assert_null(strstr(text, "Pr0xyPass"));
+    assert_null(strstr(text, "TOPSECRET"));
+    assert_null(strstr(text, "ALSOSECRET"));
+    assert_null(strstr(text, "third-secret"));
+    assert_non_null(strstr(text, "https://REDACTED@h.example:6443"));
+    assert_non_null(strstr(text, "\"--api-key=REDACTED\""));
+    assert_non_null(strstr(text, "\"get-token\""));
+    assert_non_null(strstr(text, "\"--verbose\""));
+    free(text);
+    json_decref(v);
+    kubeconfig_free(kc);
+    unlink(path);
+}
+
 static void test_provider_kubeconfig(void **state) {
     (void)state;
     error_info err = {0};
@@ -421,6 +455,7 @@ int main(void) {
         cmocka_unit_test(test_broken_inputs),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_view_redacts),
+        cmocka_unit_test(test_view_redacts_urls_and_split_args),
         cmocka_unit_test_setup_teardown(test_provider_kubeconfig, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_provider_autodetect, setup_tmp, teardown_tmp),
         cmocka_unit_test(test_provider_disabled_and_auth_headers),

@@ -18,7 +18,7 @@ static int noop(const tool_context *ctx, const json_t *args, tool_result *ret) {
 
 static const tool_def reader = {.name = "reader", .description = "r", .toolset = "core", .read_only = true,
                                 .input_schema = "{\"type\":\"object\",\"properties\":{"
-                                                "\"name\":{\"type\":\"string\"},"
+                                                "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":8},"
                                                 "\"tail\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1000},"
                                                 "\"mode\":{\"type\":\"string\",\"enum\":[\"yaml\",\"table\"]},"
                                                 "\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
@@ -179,6 +179,8 @@ static void test_argument_validation(void **state) {
     json_decref(ok);
 
     expect_invalid(reg, "{}", "missing required argument \"name\"");
+    expect_invalid(reg, "{\"name\":\"\"}", "\"name\" must not be empty");
+    expect_invalid(reg, "{\"name\":\"123456789\"}", "longer than 8 characters");
     expect_invalid(reg, "{\"name\":1}", "\"name\" must be a string, not an integer");
     expect_invalid(reg, "{\"name\":\"a\",\"tail\":1.5}", "\"tail\" must be an integer");
     expect_invalid(reg, "{\"name\":\"a\",\"tail\":-1}", "at least 0");

@@ -189,6 +189,25 @@ static void test_manifest_parsing(void **state) {
                 "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
                 "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
                 "too many values");
+    /* Few nodes but a large value repeated: refused by the text budget, not expanded. */
+    size_t big = 1024 * 1024;
+    char *bomb = malloc(big + 4096);
+    size_t n = (size_t)sprintf(bomb, "big: &x \"");
+    memset(bomb + n, 'A', big);
+    n += big;
+    n += (size_t)sprintf(bomb + n, "\"\nl: [");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)sprintf(bomb + n, "%s*x", i ? "," : "");
+    sprintf(bomb + n, "]\n");
+    parse_fails(bomb, "too much text");
+    free(bomb);
+
+    /* Windows line ends read like Unix ones, block scalars included. */
+    docs = parse_ok("apiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n  name: crlf\r\ndata:\r\n  script: |\r\n"
+                    "    echo one\r\n    echo two\r\n");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(docs, 0), "data"), "script")),
+                        "echo one\necho two\n");
+    json_decref(docs);
 }
 
 static void test_quantities(void **state) {
@@ -234,7 +253,7 @@ static void test_catalog(void **state) {
         for (const tool_def *const *u = t + 1; *u; u++)
             assert_string_not_equal(def->name, (*u)->name);
     }
-    assert_int_equal(n, 18);
+    assert_int_equal(n, 19);
 }
 
 int main(void) {
