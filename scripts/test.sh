@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, then runs every test: unit tests (Release and ASan+UBSan
 # builds), the Kubernetes API double's own checks, end-to-end tests with real MCP clients against
-# both builds, and a short run of every fuzz target. Ends with one "N passed, N failed" line.
+# both builds, the official MCP conformance suite, and a short run of every fuzz target. Ends with
+# one "N passed, N failed" line.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -68,6 +69,17 @@ KUBEMCP_BIN="$root/build/kubemcp" run_node_tests e2e-release --test-concurrency=
 step "end-to-end (ASan+UBSan binary)"
 KUBEMCP_BIN="$root/build-asan/kubemcp" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_node_tests e2e-asan --test-concurrency=2 tests/e2e/*.test.mjs
+
+step "MCP conformance suite (official @modelcontextprotocol/conformance)"
+conformance_out=$(scripts/conformance.sh build 2>&1)
+echo "$conformance_out" | grep -E '^  (pass|FAIL|fail|expected)|^  run |^conformance:' | head -n 80
+c_pass=$(echo "$conformance_out" | sed -n 's/^conformance: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' | tail -n1)
+c_fail=$(echo "$conformance_out" | sed -n 's/^conformance: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' | tail -n1)
+if [[ -z "$c_pass" ]]; then
+  echo "$conformance_out" | tail -n 40; record conformance 0 1
+else
+  record conformance "$c_pass" "$c_fail"
+fi
 
 step "fuzz targets (${fuzz_seconds}s each)"
 fuzz_targets=$(for f in tests/fuzz/fuzz_*.c; do basename "$f" .c; done)

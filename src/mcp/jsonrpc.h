@@ -15,6 +15,8 @@ enum {
     /* Implementation-defined server errors (-32000 to -32099). */
     JSONRPC_SERVER_BUSY = -32000,
     JSONRPC_MESSAGE_TOO_LARGE = -32001,
+    /* resources/read of an unknown URI (MCP 2025-11-25). */
+    JSONRPC_RESOURCE_NOT_FOUND = -32002,
 };
 
 typedef enum jsonrpc_kind {

@@ -7,11 +7,19 @@
 
 json_t *prompt_describe(const prompt_def *def) {
     json_t *args = json_array();
-    for (const prompt_argument *a = def->arguments; a && a->name; a++)
-        json_array_append_new(args, json_pack("{s:s, s:s, s:b}", "name", a->name, "description", a->description,
-                                              "required", a->required));
-    return json_pack("{s:s, s:s, s:s, s:o}", "name", def->name, "title", def->title, "description",
-                     def->description, "arguments", args);
+    for (const prompt_argument *a = def->arguments; a && a->name; a++) {
+        json_t *arg = json_pack("{s:s, s:b}", "name", a->name, "required", a->required);
+        if (a->description)
+            json_object_set_new(arg, "description", json_string(a->description));
+        json_array_append_new(args, arg);
+    }
+    /* title is optional; description is too in the schema, but clients (and the conformance
+     * suite) expect one, so an absent one is sent as the name. */
+    json_t *d = json_pack("{s:s, s:s, s:o}", "name", def->name, "description",
+                          def->description ? def->description : def->name, "arguments", args);
+    if (d && def->title)
+        json_object_set_new(d, "title", json_string(def->title));
+    return d;
 }
 
 static bool argument_is_true(const json_t *args, const char *name, bool dflt) {

@@ -12,7 +12,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "mcp/jsonrpc.h"
-#include "mcp/worker_pool.h"
+#include "mcp/session_internal.h"
 
 const char *const mcp_supported_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL};
 
@@ -22,58 +22,17 @@ const char *const mcp_supported_versions[] = {"2025-11-25", "2025-06-18", "2025-
 #define MCP_DEFAULT_MAX_OUTPUT (1u * 1024 * 1024)
 /* A session may have this many tool calls running or queued at once. */
 #define MCP_MAX_INFLIGHT_PER_SESSION 64
+/* A log message from a tool is cut to this many bytes. */
+#define MCP_MAX_TOOL_LOG_BYTES 8192
 
 static const char *const log_levels[] = {"debug",    "info",  "notice", "warning",
                                          "error",    "critical", "alert", "emergency", NULL};
-
-struct mcp_server {
-    mcp_server_options opts;
-    worker_pool *pool;
-    size_t max_message_bytes;
-    size_t max_output_bytes;
-};
-
-typedef struct inflight_call inflight_call;
-
-/* Collects the answers to a JSON-RPC batch (2025-03-26 only) so they go out as one array. */
-typedef struct batch_reply {
-    pthread_mutex_t lock;
-    json_t *responses;
-    size_t pending;
-    json_t *first_id; /* the batch's first request id, so a transport can route the whole answer */
-} batch_reply;
-
-struct inflight_call {
-    inflight_call *next;
-    mcp_session *session; /* holds a reference */
-    json_t *id;
-    json_t *arguments;
-    json_t *progress_token; /* NULL when the client did not ask for progress */
-    const tool_def *tool;
-    batch_reply *batch;
-    atomic_bool cancelled;
-    double progress_sent;
-};
-
-struct mcp_session {
-    mcp_server *server;
-    mcp_session_options opts;
-    pthread_mutex_t lock;
-    int refs;
-    bool closed;
-    bool initialized;
-    bool initialize_seen;
-    char protocol_version[16];
-    int log_level; /* index into log_levels; messages below are not sent */
-    inflight_call *inflight;
-    size_t inflight_count;
-};
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
 /* related_id: the request this message answers or belongs to (progress, logs during a call), NULL
  * for messages unrelated to any request. HTTP transports route by it; stdio ignores it. */
-static void session_send_json(mcp_session *s, json_t *msg, const json_t *related_id) {
+void session_send_json(mcp_session *s, json_t *msg, const json_t *related_id) {
     /* msg is released last: related_id may point into it. */
     char *text = json_dumps(msg, JSON_COMPACT);
     if (!text) {
@@ -109,7 +68,7 @@ static void batch_free(batch_reply *b) {
 
 /* Delivers one answer: straight to the client, or into its batch (sent when the batch is
  * complete). msg may be NULL for a request whose answer is suppressed (cancelled). */
-static void session_reply(mcp_session *s, batch_reply *batch, json_t *msg) {
+void session_reply(mcp_session *s, batch_reply *batch, json_t *msg) {
     if (!batch) {
         if (msg)
             session_send_json(s, msg, json_object_get(msg, "id"));
@@ -127,18 +86,32 @@ static void session_reply(mcp_session *s, batch_reply *batch, json_t *msg) {
     batch_free(batch);
 }
 
-static void reply_error(mcp_session *s, batch_reply *batch, const json_t *id, int code, const char *message) {
+void session_reply_error(mcp_session *s, batch_reply *batch, const json_t *id, int code, const char *message) {
     session_reply(s, batch, jsonrpc_error(id, code, message, NULL));
+}
+
+void session_reply_provider_error(mcp_session *s, batch_reply *batch, const json_t *id, int r, const error_info *err,
+                                  const char *uri) {
+    const char *message = err->message[0] ? err->message : "the request failed";
+    if (r == -ENOENT)
+        session_reply(s, batch,
+                      jsonrpc_error(id, JSONRPC_RESOURCE_NOT_FOUND, err->message[0] ? message : "Resource not found",
+                                    uri ? json_pack("{s:s}", "uri", uri) : NULL));
+    else
+        session_reply_error(s, batch, id, r == -EINVAL ? JSONRPC_INVALID_PARAMS : JSONRPC_INTERNAL_ERROR, message);
 }
 
 /* ---- session references ----------------------------------------------------------------- */
 
-static void session_unref(mcp_session *s) {
+void session_unref(mcp_session *s) {
     pthread_mutex_lock(&s->lock);
     bool last = --s->refs == 0;
     pthread_mutex_unlock(&s->lock);
     if (!last)
         return;
+    json_decref(s->client_capabilities);
+    json_decref(s->subscriptions);
+    pthread_cond_destroy(&s->changed);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -152,12 +125,25 @@ static int log_level_index(const char *level) {
     return -1;
 }
 
-void mcp_session_log(mcp_session *s, const char *level, const char *logger, const char *fmt, ...) {
+bool session_log_wanted(mcp_session *s, const char *level) {
     int idx = log_level_index(level);
     pthread_mutex_lock(&s->lock);
     bool wanted = idx >= 0 && idx >= s->log_level && !s->closed;
     pthread_mutex_unlock(&s->lock);
-    if (!wanted)
+    return wanted;
+}
+
+void session_log_text(mcp_session *s, const char *level, const char *logger, char *text, size_t len,
+                      const json_t *related_id) {
+    len = log_sanitize(text, len);
+    json_t *params = json_pack("{s:s, s:s, s:o}", "level", level, "logger", logger ? logger : "kubemcp", "data",
+                               utf8_json_string(text, len));
+    if (params)
+        session_send_json(s, jsonrpc_notification("notifications/message", params), related_id);
+}
+
+void mcp_session_log(mcp_session *s, const char *level, const char *logger, const char *fmt, ...) {
+    if (!session_log_wanted(s, level))
         return;
     char text[2048];
     va_list ap;
@@ -166,10 +152,7 @@ void mcp_session_log(mcp_session *s, const char *level, const char *logger, cons
     va_end(ap);
     if (n < 0)
         return;
-    size_t len = log_sanitize(text, strnlen(text, sizeof text));
-    json_t *params = json_pack("{s:s, s:s, s:o}", "level", level, "logger", logger ? logger : "kubemcp", "data",
-                               utf8_json_string(text, len));
-    session_send_json(s, jsonrpc_notification("notifications/message", params), NULL);
+    session_log_text(s, level, logger, text, strnlen(text, sizeof text), NULL);
 }
 
 /* ---- tool calls (run on the worker pool) -------------------------------------------------- */
@@ -177,8 +160,10 @@ void mcp_session_log(mcp_session *s, const char *level, const char *logger, cons
 static void call_progress(void *opaque, double progress, double total, const char *message) {
     inflight_call *call = opaque;
     /* Progress must increase with every notification and stop once the call is answered. */
-    if (!call->progress_token || progress <= call->progress_sent || atomic_load(&call->cancelled))
+    if (!call->progress_token || (call->progress_any && progress <= call->progress_sent) ||
+        atomic_load(&call->cancelled))
         return;
+    call->progress_any = true;
     call->progress_sent = progress;
     json_t *params = json_pack("{s:O, s:f}", "progressToken", call->progress_token, "progress", progress);
     if (total > 0)
@@ -188,11 +173,40 @@ static void call_progress(void *opaque, double progress, double total, const cha
     session_send_json(call->session, jsonrpc_notification("notifications/progress", params), call->id);
 }
 
+static void call_log(void *opaque, const char *level, const char *data) {
+    inflight_call *call = opaque;
+    if (!data || atomic_load(&call->cancelled) || !session_log_wanted(call->session, level))
+        return;
+    size_t len = strnlen(data, MCP_MAX_TOOL_LOG_BYTES);
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    session_log_text(call->session, level, call->tool->name, copy, len, call->id);
+    free(copy);
+}
+
+static int call_close_stream(void *opaque) {
+    inflight_call *call = opaque;
+    mcp_session *s = call->session;
+    if (!s->opts.close_stream || atomic_load(&call->cancelled))
+        return -ENOTSUP;
+    return s->opts.close_stream(s->opts.send_opaque, call->id);
+}
+
+/* ---- requests to the client, on behalf of a running tool call ------------------------------ */
+
 static json_t *tool_result_to_json(tool_result *res) {
-    json_t *content = json_array();
-    const char *text = res->text.data ? res->text.data : "";
-    json_array_append_new(content, json_pack("{s:s, s:o}", "type", "text", "text",
-                                             utf8_json_string(text, res->text.len)));
+    json_t *content;
+    if (json_is_array(res->content)) {
+        content = json_incref(res->content);
+    } else {
+        content = json_array();
+        const char *text = res->text.data ? res->text.data : "";
+        json_array_append_new(content, json_pack("{s:s, s:o}", "type", "text", "text",
+                                                 utf8_json_string(text, res->text.len)));
+    }
     json_t *result = json_pack("{s:o}", "content", content);
     if (res->is_error)
         json_object_set_new(result, "isError", json_true());
@@ -250,6 +264,10 @@ static void run_tool_call(void *job) {
             .cancelled = &call->cancelled,
             .progress = call_progress,
             .progress_opaque = call,
+            .request = client_request_send,
+            .log = call_log,
+            .close_stream = call_close_stream,
+            .call_opaque = call,
         };
         r = call->tool->handler(&ctx, call->arguments, &res);
         if (r < 0 && !res.is_error) {
@@ -271,6 +289,7 @@ static void run_tool_call(void *job) {
     session_reply(s, call->batch, cancelled ? NULL : jsonrpc_result(call->id, tool_result_to_json(&res)));
     buf_free(&res.text);
     json_decref(res.structured);
+    json_decref(res.content);
     inflight_free(call);
     session_unref(s);
 }
@@ -278,13 +297,13 @@ static void run_tool_call(void *job) {
 static void handle_tools_call(mcp_session *s, batch_reply *batch, const json_t *id, const json_t *params) {
     const json_t *name = json_object_get(params, "name");
     if (!json_is_string(name)) {
-        reply_error(s, batch, id, JSONRPC_INVALID_PARAMS, "tools/call needs params.name (the tool's name)");
+        session_reply_error(s, batch, id, JSONRPC_INVALID_PARAMS, "tools/call needs params.name (the tool's name)");
         return;
     }
     const tool_def *tool = NULL;
     error_info err = {0};
     if (tool_registry_find(s->server->opts.registry, json_string_value(name), &tool, &err) < 0) {
-        reply_error(s, batch, id, JSONRPC_INVALID_PARAMS, err.message);
+        session_reply_error(s, batch, id, JSONRPC_INVALID_PARAMS, err.message);
         return;
     }
     const json_t *args = json_object_get(params, "arguments");
@@ -293,7 +312,7 @@ static void handle_tools_call(mcp_session *s, batch_reply *batch, const json_t *
 
     inflight_call *call = calloc(1, sizeof *call);
     if (!call) {
-        reply_error(s, batch, id, JSONRPC_INTERNAL_ERROR, "out of memory");
+        session_reply_error(s, batch, id, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;
     }
     call->session = s;
@@ -316,7 +335,7 @@ static void handle_tools_call(mcp_session *s, batch_reply *batch, const json_t *
     pthread_mutex_unlock(&s->lock);
     if (too_many) {
         inflight_free(call);
-        reply_error(s, batch, id, JSONRPC_SERVER_BUSY,
+        session_reply_error(s, batch, id, JSONRPC_SERVER_BUSY,
                     "too many tool calls in progress on this session; wait for some to finish and retry");
         return;
     }
@@ -325,7 +344,7 @@ static void handle_tools_call(mcp_session *s, batch_reply *batch, const json_t *
         inflight_remove(s, call);
         inflight_free(call);
         session_unref(s);
-        reply_error(s, batch, id, JSONRPC_SERVER_BUSY,
+        session_reply_error(s, batch, id, JSONRPC_SERVER_BUSY,
                     r == -EBUSY ? "the server is busy with other tool calls; retry in a moment"
                                 : "the server is shutting down");
     }
@@ -353,8 +372,11 @@ static json_t *handle_initialize(mcp_session *s, const json_t *params, int *ret_
     /* Echo the client's version when we speak it, else offer our newest (the client decides). */
     const char *chosen = version_supported(json_string_value(requested)) ? json_string_value(requested)
                                                                           : mcp_supported_versions[0];
-    if (!again)
+    if (!again) {
         snprintf(s->protocol_version, sizeof s->protocol_version, "%s", chosen);
+        const json_t *caps = json_object_get(params, "capabilities");
+        s->client_capabilities = json_is_object(caps) ? json_deep_copy(caps) : json_object();
+    }
     pthread_mutex_unlock(&s->lock);
     if (again) {
         *ret_code = JSONRPC_INVALID_REQUEST;
@@ -365,6 +387,11 @@ static json_t *handle_initialize(mcp_session *s, const json_t *params, int *ret_
     json_t *capabilities = json_pack("{s:{s:b}, s:{}}", "tools", "listChanged", 0, "logging");
     if (o->prompts && o->prompts[0])
         json_object_set_new(capabilities, "prompts", json_pack("{s:b}", "listChanged", 0));
+    if (o->resources)
+        json_object_set_new(capabilities, "resources",
+                            json_pack("{s:b, s:b}", "subscribe", o->resources->subscribe, "listChanged", 0));
+    if (o->complete)
+        json_object_set_new(capabilities, "completions", json_object());
     json_t *info = json_pack("{s:s, s:s}", "name", o->name, "version", o->version);
     if (o->title)
         json_object_set_new(info, "title", json_string(o->title));
@@ -490,6 +517,7 @@ static void handle_cancelled(mcp_session *s, const json_t *params) {
     for (inflight_call *c = s->inflight; c; c = c->next)
         if (json_equal(c->id, request_id))
             atomic_store(&c->cancelled, true);
+    pthread_cond_broadcast(&s->changed); /* a call waiting on the client stops waiting */
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -501,7 +529,7 @@ static void handle_request(mcp_session *s, batch_reply *batch, const json_t *msg
     if (!params || json_is_null(params))
         params = empty = json_object();
     if (!json_is_object(params)) {
-        reply_error(s, batch, id, JSONRPC_INVALID_PARAMS, "params must be an object");
+        session_reply_error(s, batch, id, JSONRPC_INVALID_PARAMS, "params must be an object");
         return;
     }
 
@@ -509,11 +537,29 @@ static void handle_request(mcp_session *s, batch_reply *batch, const json_t *msg
     const char *message = NULL;
     char message_buf[512];
     json_t *result = NULL;
-    if (strcmp(method, "tools/call") == 0) {
+    const mcp_resource_provider *resources = s->server->opts.resources;
+    bool handled = true;
+    if (strcmp(method, "tools/call") == 0)
         handle_tools_call(s, batch, id, params);
+    else if (resources && strcmp(method, "resources/list") == 0)
+        resources_handle_list(s, batch, id, params, false);
+    else if (resources && strcmp(method, "resources/templates/list") == 0)
+        resources_handle_list(s, batch, id, params, true);
+    else if (resources && strcmp(method, "resources/read") == 0)
+        resources_handle_read(s, batch, id, params);
+    else if (resources && resources->subscribe && strcmp(method, "resources/subscribe") == 0)
+        resources_handle_subscription(s, batch, id, params, true);
+    else if (resources && resources->subscribe && strcmp(method, "resources/unsubscribe") == 0)
+        resources_handle_subscription(s, batch, id, params, false);
+    else if (s->server->opts.complete && strcmp(method, "completion/complete") == 0)
+        completion_handle(s, batch, id, params);
+    else
+        handled = false;
+    if (handled) {
         json_decref(empty);
         return;
-    } else if (strcmp(method, "initialize") == 0) {
+    }
+    if (strcmp(method, "initialize") == 0) {
         result = handle_initialize(s, params, &code, &message);
     } else if (strcmp(method, "ping") == 0) {
         result = json_object();
@@ -545,7 +591,7 @@ static void handle_request(mcp_session *s, batch_reply *batch, const json_t *msg
     if (result)
         session_reply(s, batch, jsonrpc_result(id, result));
     else
-        reply_error(s, batch, id, code ? code : JSONRPC_INTERNAL_ERROR, message ? message : "internal error");
+        session_reply_error(s, batch, id, code ? code : JSONRPC_INTERNAL_ERROR, message ? message : "internal error");
 }
 
 static void handle_notification(mcp_session *s, const json_t *msg) {
@@ -572,12 +618,13 @@ static void dispatch(mcp_session *s, batch_reply *batch, const json_t *msg) {
         handle_notification(s, msg);
         break;
     case JSONRPC_KIND_RESPONSE:
-        break; /* we send no requests, so there is nothing to match it with */
+        client_request_deliver(s, msg);
+        break;
     case JSONRPC_KIND_INVALID: {
         const json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
         if (id && !json_is_string(id) && !json_is_integer(id))
             id = NULL;
-        reply_error(s, batch, id, JSONRPC_INVALID_REQUEST, reason);
+        session_reply_error(s, batch, id, JSONRPC_INVALID_REQUEST, reason);
         break;
     }
     }
@@ -594,17 +641,17 @@ static void receive_batch(mcp_session *s, const json_t *batch_msg) {
     bool allowed = strcmp(s->protocol_version, "2025-03-26") == 0;
     pthread_mutex_unlock(&s->lock);
     if (!allowed) {
-        reply_error(s, NULL, NULL, JSONRPC_INVALID_REQUEST,
+        session_reply_error(s, NULL, NULL, JSONRPC_INVALID_REQUEST,
                     "JSON-RPC batching is not supported in 2025-06-18 and later; send one message at a time");
         return;
     }
     if (json_array_size(batch_msg) == 0) {
-        reply_error(s, NULL, NULL, JSONRPC_INVALID_REQUEST, "an empty batch is not a valid JSON-RPC request");
+        session_reply_error(s, NULL, NULL, JSONRPC_INVALID_REQUEST, "an empty batch is not a valid JSON-RPC request");
         return;
     }
     batch_reply *batch = batch_new();
     if (!batch) {
-        reply_error(s, NULL, NULL, JSONRPC_INTERNAL_ERROR, "out of memory");
+        session_reply_error(s, NULL, NULL, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;
     }
     size_t i;
@@ -632,7 +679,7 @@ void mcp_session_receive(mcp_session *s, const char *data, size_t len) {
         char message[160];
         snprintf(message, sizeof message, "message of %zu bytes exceeds the limit of %zu bytes (max_message_bytes)",
                  len, s->server->max_message_bytes);
-        reply_error(s, NULL, NULL, JSONRPC_MESSAGE_TOO_LARGE, message);
+        session_reply_error(s, NULL, NULL, JSONRPC_MESSAGE_TOO_LARGE, message);
         return;
     }
     json_error_t jerr;
@@ -640,7 +687,7 @@ void mcp_session_receive(mcp_session *s, const char *data, size_t len) {
     if (!msg) {
         char message[300];
         snprintf(message, sizeof message, "Parse error: %s (at byte %d)", jerr.text, jerr.position);
-        reply_error(s, NULL, NULL, JSONRPC_PARSE_ERROR, message);
+        session_reply_error(s, NULL, NULL, JSONRPC_PARSE_ERROR, message);
         return;
     }
     if (log_enabled(LOG_TRACE)) {
@@ -667,7 +714,19 @@ int mcp_session_new(mcp_server *server, const mcp_session_options *opts, mcp_ses
     s->refs = 1;
     s->log_level = log_level_index("info");
     snprintf(s->protocol_version, sizeof s->protocol_version, "%s", MCP_DEFAULT_VERSION);
+    s->subscriptions = json_object();
+    if (!s->subscriptions) {
+        free(s);
+        return -ENOMEM;
+    }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->changed, NULL);
+    pthread_mutex_lock(&server->sessions_lock);
+    s->next_session = server->sessions;
+    if (server->sessions)
+        server->sessions->prev_session = s;
+    server->sessions = s;
+    pthread_mutex_unlock(&server->sessions_lock);
     *ret = s;
     return 0;
 }
@@ -675,10 +734,22 @@ int mcp_session_new(mcp_server *server, const mcp_session_options *opts, mcp_ses
 void mcp_session_close(mcp_session *s) {
     if (!s)
         return;
+    mcp_server *server = s->server;
+    pthread_mutex_lock(&server->sessions_lock);
+    if (s->prev_session)
+        s->prev_session->next_session = s->next_session;
+    else
+        server->sessions = s->next_session;
+    if (s->next_session)
+        s->next_session->prev_session = s->prev_session;
+    s->next_session = s->prev_session = NULL;
+    pthread_mutex_unlock(&server->sessions_lock);
+
     pthread_mutex_lock(&s->lock);
     s->closed = true;
     for (inflight_call *c = s->inflight; c; c = c->next)
         atomic_store(&c->cancelled, true);
+    pthread_cond_broadcast(&s->changed); /* calls waiting on the client give up */
     pthread_mutex_unlock(&s->lock);
     session_unref(s);
 }
@@ -700,6 +771,7 @@ int mcp_server_new(const mcp_server_options *opts, mcp_server **ret) {
         free(server);
         return r;
     }
+    pthread_mutex_init(&server->sessions_lock, NULL);
     *ret = server;
     return 0;
 }
@@ -712,6 +784,7 @@ mcp_server *mcp_server_free(mcp_server *server) {
     if (!server)
         return NULL;
     worker_pool_free(server->pool);
+    pthread_mutex_destroy(&server->sessions_lock);
     free(server);
     return NULL;
 }

@@ -22,12 +22,34 @@ typedef struct tool_context {
     /* Reports progress to the client when it asked for it (no-op otherwise). */
     void (*progress)(void *opaque, double progress, double total, const char *message);
     void *progress_opaque;
+    /* Sends a request to the client (sampling/createMessage, elicitation/create, roots/list, ping)
+     * on behalf of this call and waits for its answer. Returns 0 with *ret_result (owned) when the
+     * client answered with a result; -EPERM when the client did not declare the capability (nothing
+     * is sent); -EPROTO when it answered with an error (message in err); -ETIMEDOUT after
+     * timeout_ms (0 = 60 s); -ECANCELED when the call is cancelled or the session closes; -EBUSY
+     * when too many requests to this client are outstanding; -ENOTSUP when the transport cannot
+     * bring the answer back (stateless HTTP). params is borrowed (may be NULL).
+     * NULL when the engine running the tool cannot reach a client. */
+    int (*request)(void *opaque, const char *method, const json_t *params, int timeout_ms, json_t **ret_result,
+                   error_info *err);
+    /* Sends notifications/message (level: debug … emergency) tied to this call, if the client's
+     * logging/setLevel lets it through; data is sanitised like every log line. NULL when the
+     * engine running the tool has no client. */
+    void (*log)(void *opaque, const char *level, const char *data);
+    /* Asks the transport to close the connection carrying this call's answer now (SSE polling,
+     * SEP-1699); the call goes on and its answer reaches the client when it reconnects. 0, or
+     * -ENOTSUP when the transport cannot. NULL when the engine has no client. */
+    int (*close_stream)(void *opaque);
+    void *call_opaque; /* the opaque for request, log and close_stream */
 } tool_context;
 
 typedef struct tool_result {
     bool is_error;
     buf text;           /* the text block the model reads (bounded by max_output_bytes) */
     json_t *structured; /* optional structuredContent, owned */
+    /* Optional ready content array (text, image, audio, resource, resource_link blocks), owned.
+     * When set it is sent as is and text is ignored. */
+    json_t *content;
 } tool_result;
 
 typedef int (*tool_handler)(const tool_context *ctx, const json_t *args, tool_result *ret);
@@ -53,6 +75,8 @@ typedef struct tool_def {
 int tool_result_printf(tool_result *ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tool_result_error(tool_result *ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tool_result_from_error(tool_result *ret, const error_info *err);
+/* Appends one content block (stolen) to ret->content, creating the array. -ENOMEM on failure. */
+int tool_result_add_content(tool_result *ret, json_t *block);
 
 /* Argument accessors: NULL / default when absent. */
 const char *tool_arg_string(const json_t *args, const char *key);

@@ -90,6 +90,16 @@ int tool_result_from_error(tool_result *ret, const error_info *err) {
     return tool_result_error(ret, "%s", message);
 }
 
+int tool_result_add_content(tool_result *ret, json_t *block) {
+    if (!block)
+        return -ENOMEM;
+    if (!ret->content && !(ret->content = json_array())) {
+        json_decref(block);
+        return -ENOMEM;
+    }
+    return json_array_append_new(ret->content, block) == 0 ? 0 : -ENOMEM;
+}
+
 /* Room left for content, keeping space for the cut note. */
 static size_t result_budget(const tool_context *ctx, tool_result *ret) {
     result_ensure_buffer(ret);
