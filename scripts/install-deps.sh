@@ -3,8 +3,8 @@
 # `test` = also everything the test suite uses. Only calls apt-get when something is missing.
 set -euo pipefail
 
-build_packages=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-  libcjose-dev libfyaml-dev libssl-dev)
+build_packages=(build-essential cmake pkg-config libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
+  libjansson-dev libcjose-dev libfyaml-dev libssl-dev)
 test_packages=(libcmocka-dev clang libclang-rt-14-dev openssl ca-certificates)
 
 want=("${build_packages[@]}")

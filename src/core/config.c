@@ -67,6 +67,7 @@ typedef struct config_field {
 
 static const char *const strategy_choices[] = {"kubeconfig", "in-cluster", "auth-headers", "disabled", NULL};
 static const char *const list_output_choices[] = {"yaml", "table", NULL};
+static const char *const transport_choices[] = {"stdio", "streamable-http", "http", "sse", NULL};
 static const char *const known_toolsets[] = {KUBEMCP_KNOWN_TOOLSETS, NULL};
 
 #define OFF(member) offsetof(kubemcp_config, member)
@@ -89,7 +90,41 @@ static const config_field fields[] = {
     {"port", "port", FIELD_PORT, OFF(port), 0, 0, 65535, NULL, "PORT",
      "serve Streamable HTTP (/mcp) and SSE on this TCP port, 0 = any free port (default: stdio)"},
     {"bind_address", "bind-address", FIELD_STRING, OFF(bind_address), 0, 0, 0, NULL, "ADDRESS",
-     "address the HTTP server listens on"},
+     "address the HTTP server listens on (also --host; default: 127.0.0.1)"},
+    {"transport", "transport", FIELD_CHOICE, OFF(transport), 0, 0, 0, transport_choices, "NAME",
+     "stdio, or streamable-http / http / sse to serve HTTP (all HTTP endpoints are served either way; "
+     "default: stdio unless a port is set)"},
+    {"http_addr", "http-addr", FIELD_STRING, OFF(http_addr), 0, 0, 0, NULL, "HOST:PORT",
+     "HTTP listen address as host:port, :port or [v6]:port (sets bind_address and port)"},
+    {"sse", "sse", FIELD_BOOL, OFF(sse), 0, 0, 0, NULL, NULL,
+     "serve HTTP, including the legacy SSE endpoints /sse and /message (same as --transport=sse)"},
+    {"tls_cert", "tls-cert", FIELD_STRING, OFF(tls_cert), 0, 0, 0, NULL, "FILE",
+     "PEM certificate (chain) for HTTPS; needs tls_key; re-read on SIGHUP"},
+    {"tls_key", "tls-key", FIELD_STRING, OFF(tls_key), 0, 0, 0, NULL, "FILE",
+     "PEM private key for HTTPS; re-read on SIGHUP"},
+    {"stateless", "stateless", FIELD_BOOL, OFF(stateless), 0, 0, 0, NULL, NULL,
+     "no MCP sessions over HTTP: every POST is served on its own, GET /mcp answers 405"},
+    {"max_body_bytes", "max-body-bytes", FIELD_INT, OFF(max_body_bytes), WIDTH_SIZE, 1024, 1024LL * 1024 * 1024, NULL,
+     "BYTES", "largest HTTP request body; larger ones get 413 (default: 4194304)"},
+    {"max_sessions", "max-sessions", FIELD_INT, OFF(max_sessions), WIDTH_LONG, 1, 10000000, NULL, "N",
+     "MCP sessions open at once over HTTP; more get 503 (default: 10000)"},
+    {"session_idle_timeout_seconds", "session-idle-timeout-seconds", FIELD_INT, OFF(session_idle_timeout_seconds),
+     WIDTH_LONG, 1, 30LL * 24 * 3600, NULL, "SECONDS", "an HTTP session unused this long is closed (default: 3600)"},
+    {"allowed_origins", "allowed-origins", FIELD_LIST, OFF(allowed_origins), 0, 0, 0, NULL, "ORIGIN,...",
+     "browser origins (scheme://host[:port]) allowed by CORS and the Origin check (also env ALLOWED_ORIGINS)"},
+    {"enable_hsts", "enable-hsts", FIELD_BOOL, OFF(enable_hsts), 0, 0, 0, NULL, NULL,
+     "send Strict-Transport-Security even over plain HTTP, e.g. behind a TLS proxy (also env ENABLE_HSTS)"},
+    {"sse_keepalive_seconds", "sse-keepalive-seconds", FIELD_INT, OFF(sse_keepalive_seconds), WIDTH_LONG, 1, 3600,
+     NULL, "SECONDS", "send a \": keepalive\" comment on SSE streams idle this long (default: 15)"},
+    {"max_connections", "max-connections", FIELD_INT, OFF(max_connections), WIDTH_LONG, 1, 1000000, NULL, "N",
+     "HTTP connections open at once (default: 4096)"},
+    {"max_connections_per_ip", "max-connections-per-ip", FIELD_INT, OFF(max_connections_per_ip), WIDTH_LONG, 0,
+     1000000, NULL, "N", "HTTP connections per client address, 0 = no per-address limit (default: 0)"},
+    {"connection_timeout_seconds", "connection-timeout-seconds", FIELD_INT, OFF(connection_timeout_seconds),
+     WIDTH_LONG, 1, 3600, NULL, "SECONDS",
+     "close an HTTP connection that sends nothing (headers, body, next request) for this long (default: 60)"},
+    {"http_threads", "http-threads", FIELD_INT, OFF(http_threads), WIDTH_INT, 1, 64, NULL, "N",
+     "HTTP event-loop threads (default: 4)"},
     {"read_only", "read-only", FIELD_BOOL, OFF(read_only), 0, 0, 0, NULL, NULL,
      "offer only tools that do not change the cluster"},
     {"disable_destructive", "disable-destructive", FIELD_BOOL, OFF(disable_destructive), 0, 0, 0, NULL, NULL,
@@ -287,6 +322,13 @@ kubemcp_config *config_new_defaults(void) {
     cfg->kube_timeout_seconds = 30;
     cfg->worker_threads = 8;
     cfg->log_level = 0;
+    cfg->max_body_bytes = (size_t)4 * 1024 * 1024;
+    cfg->max_sessions = 10000;
+    cfg->session_idle_timeout_seconds = 3600;
+    cfg->sse_keepalive_seconds = 15;
+    cfg->max_connections = 4096;
+    cfg->connection_timeout_seconds = 60;
+    cfg->http_threads = 4;
     if (!cfg->list_output || string_list_add(&cfg->toolsets, "core", 4) < 0 ||
         string_list_add(&cfg->toolsets, "config", 6) < 0)
         return config_free(cfg);
@@ -301,6 +343,11 @@ kubemcp_config *config_free(kubemcp_config *cfg) {
     free(cfg->context);
     free(cfg->port);
     free(cfg->bind_address);
+    free(cfg->transport);
+    free(cfg->http_addr);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    string_list_clear(&cfg->allowed_origins);
     string_list_clear(&cfg->toolsets);
     string_list_clear(&cfg->enabled_tools);
     string_list_clear(&cfg->disabled_tools);
@@ -875,10 +922,12 @@ static int collect_env(kubemcp_config *cfg, char **envp, pending *out, size_t *c
         char name[64];
         env_name(&fields[i], name, sizeof name);
         const char *value = env_get(envp, name);
-        if (!value && strcmp(fields[i].key, "log_level") == 0) {
-            value = env_get(envp, "LOG_LEVEL");
-            snprintf(name, sizeof name, "LOG_LEVEL");
-        }
+        /* Unprefixed names other projects document (seed 003, the Go peer's docker-compose). */
+        static const char *const aliases[][2] = {
+            {"log_level", "LOG_LEVEL"}, {"allowed_origins", "ALLOWED_ORIGINS"}, {"enable_hsts", "ENABLE_HSTS"}};
+        for (size_t a = 0; !value && a < sizeof aliases / sizeof aliases[0]; a++)
+            if (strcmp(fields[i].key, aliases[a][0]) == 0 && (value = env_get(envp, aliases[a][1])))
+                snprintf(name, sizeof name, "%s", aliases[a][1]);
         if (!value)
             continue;
         out[*count].field = &fields[i];
@@ -931,6 +980,17 @@ static int collect_flags(int argc, char **argv, pending *out, size_t *count, siz
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');
         size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+        /* Spellings of other kubernetes MCP servers (seeds): --host (kubectl-mtv), --tls-cert-file /
+         * --tls-key-file (giantswarm), --cert-file / --key-file (kubectl-mtv). */
+        static const char *const flag_aliases[][2] = {{"host", "bind-address"},     {"tls-cert-file", "tls-cert"},
+                                                      {"tls-key-file", "tls-key"},  {"cert-file", "tls-cert"},
+                                                      {"key-file", "tls-key"}};
+        for (size_t a = 0; a < sizeof flag_aliases / sizeof flag_aliases[0]; a++)
+            if (strlen(flag_aliases[a][0]) == name_len && strncmp(name, flag_aliases[a][0], name_len) == 0) {
+                name = flag_aliases[a][1];
+                name_len = strlen(name);
+                break;
+            }
         const char *value = eq ? eq + 1 : NULL;
         bool is_config = name_len == 6 && !strncmp(name, "config", 6);
         const config_field *f = is_config ? NULL : field_by_flag(name, name_len);
@@ -987,6 +1047,55 @@ static int dir_of(const char *path, char *out, size_t out_size) {
         return -ENAMETOOLONG;
     memcpy(out, path, n);
     out[n] = '\0';
+    return 0;
+}
+
+/* Folds the HTTP spellings together: --http-addr into bind_address + port, --sse and --transport
+ * into "serve HTTP" (port 8080 when none is given, as giantswarm and kubectl-mtv default), and
+ * checks that TLS gets both files. */
+static int finish_http_settings(kubemcp_config *cfg, error_info *err) {
+    if (cfg->http_addr) {
+        const char *a = cfg->http_addr;
+        const char *host = a, *host_end, *port;
+        if (a[0] == '[') {
+            const char *close = strchr(a, ']');
+            if (!close || close[1] != ':')
+                return error_set(err, EINVAL, "http_addr \"%.64s\": write [v6-address]:port, e.g. [::1]:8080", a);
+            host = a + 1;
+            host_end = close;
+            port = close + 2;
+        } else {
+            const char *colon = strrchr(a, ':');
+            if (!colon || memchr(a, ':', (size_t)(colon - a)))
+                return error_set(err, EINVAL, "http_addr \"%.64s\": write host:port or :port, e.g. 127.0.0.1:8080",
+                                 a);
+            host_end = colon;
+            port = colon + 1;
+        }
+        size_t plen = strlen(port);
+        bool ok = plen > 0 && plen <= 5;
+        for (size_t i = 0; ok && i < plen; i++)
+            ok = isdigit((unsigned char)port[i]);
+        if (!ok || strtol(port, NULL, 10) > 65535)
+            return error_set(err, EINVAL, "http_addr \"%.64s\": the port must be a number from 0 to 65535", a);
+        if (set_string(&cfg->port, port, plen) < 0 ||
+            (host_end > host && set_string(&cfg->bind_address, host, (size_t)(host_end - host)) < 0))
+            return error_set(err, ENOMEM, "out of memory");
+    }
+    if (cfg->sse && cfg->transport && strcmp(cfg->transport, "stdio") == 0)
+        return error_set(err, EINVAL, "--sse asks for HTTP but transport is \"stdio\"; drop one of them");
+    bool wants_http = cfg->sse || (cfg->transport && strcmp(cfg->transport, "stdio") != 0);
+    if (wants_http && !cfg->port && set_string(&cfg->port, "8080", 4) < 0)
+        return error_set(err, ENOMEM, "out of memory");
+    if (cfg->transport && strcmp(cfg->transport, "stdio") == 0 && cfg->port)
+        return error_set(err, EINVAL,
+                         "transport is \"stdio\" but a port (%s) is set; remove the port or choose "
+                         "--transport=streamable-http",
+                         cfg->port);
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return error_set(err, EINVAL, "HTTPS needs both tls_cert and tls_key (--tls-cert FILE --tls-key FILE); "
+                                      "only %s is set",
+                         cfg->tls_cert ? "tls_cert" : "tls_key");
     return 0;
 }
 
@@ -1082,6 +1191,8 @@ int config_load(int argc, char **argv, char **envp, kubemcp_config **ret, error_
         if ((r = apply_pending(cfg, &flag_items[i], 1, err)) < 0)
             goto out;
     }
+    if ((r = finish_http_settings(cfg, err)) < 0)
+        goto out;
     for (size_t i = 0; i < cfg->unknown_toolsets.count; i++)
         if (add_warning(cfg, "toolset \"%.64s\" is not available in kubemcp and is ignored; available: core, config",
                         cfg->unknown_toolsets.items[i]) < 0) {

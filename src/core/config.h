@@ -34,8 +34,26 @@ typedef struct kubemcp_config {
     bool validate_token;
 
     /* Transport */
-    char *port;         /* NULL = stdio */
-    char *bind_address; /* NULL = transport default */
+    char *transport;    /* NULL (stdio unless port is set) | "stdio" | "streamable-http" | "http" | "sse" */
+    char *port;         /* NULL = stdio (or 8080 when transport asks for HTTP) */
+    char *bind_address; /* NULL = 127.0.0.1 */
+    char *http_addr;    /* "host:port" (--http-addr); folded into bind_address/port by config_load */
+    bool sse;           /* --sse: kubectl-mtv spelling of "serve HTTP (with the SSE endpoints)" */
+
+    /* HTTP server */
+    char *tls_cert;                    /* PEM certificate (chain) file; with tls_key serves HTTPS */
+    char *tls_key;                     /* PEM private key file */
+    bool stateless;                    /* no Mcp-Session-Id: each POST is served by a throwaway session */
+    size_t max_body_bytes;             /* largest HTTP request body (default 4 MiB) */
+    long max_sessions;                 /* open MCP sessions at once (default 10000) */
+    long session_idle_timeout_seconds; /* a session unused this long is closed (default 3600) */
+    string_list allowed_origins;       /* CORS: browser origins allowed to call us (scheme://host[:port]) */
+    bool enable_hsts;                  /* send Strict-Transport-Security even without TLS (behind a proxy) */
+    long sse_keepalive_seconds;        /* ": keepalive" comment on streams idle this long (default 15) */
+    long max_connections;              /* concurrent HTTP connections (default 4096) */
+    long max_connections_per_ip;       /* per client address, 0 = no per-address limit (default) */
+    long connection_timeout_seconds;   /* an HTTP connection idle (or sending headers/body) this long is closed */
+    int http_threads;                  /* HTTP event-loop threads (default 4) */
 
     /* Tools and policy */
     bool read_only;
