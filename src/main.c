@@ -9,12 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/token_create.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "kube/kube.h"
 #include "mcp/prompts.h"
 #include "mcp/server.h"
 #include "tools/registry.h"
+#include "core/metrics.h"
+#include "transport/http_server.h"
 #include "transport/stdio.h"
 
 extern char **environ;
@@ -79,18 +82,52 @@ static void warn_about_settings(const kubemcp_config *cfg) {
                  "have no effect here");
 }
 
-static int serve(kubemcp_config *cfg) {
-    if (cfg->port) {
-        fprintf(stderr, "kubemcp: --port %s asks for the HTTP transports, which this build does not have yet; "
-                        "run without --port to serve MCP over stdio\n", cfg->port);
-        return 2;
+static bool wants_http(const kubemcp_config *cfg) {
+    return cfg->port != NULL;
+}
+
+/* SIGHUP: re-read the configuration the server started with (same flags and environment) and
+ * apply what can change without a restart: log_level, the TLS certificate and key, and
+ * allowed_origins. Everything else is reported as needing a restart. */
+static void reload(int argc, char **argv, const kubemcp_config *running, http_server *http) {
+    kubemcp_config *fresh = NULL;
+    error_info err = {0};
+    if (config_load(argc, argv, environ, &fresh, &err) < 0) {
+        log_error("SIGHUP: the configuration is not valid, keeping the running one: %s", err.message);
+        return;
     }
-    if (cfg->cluster_provider_strategy && strcmp(cfg->cluster_provider_strategy, "auth-headers") == 0) {
+    log_set_verbosity(fresh->log_level);
+    log_info("SIGHUP: configuration reloaded; log_level is %d", fresh->log_level);
+    if (http && fresh->tls_cert && fresh->tls_key) {
+        if (http_server_reload_tls(http, fresh->tls_cert, fresh->tls_key, &err) < 0)
+            log_error("SIGHUP: keeping the old TLS certificate: %s", err.message);
+        else
+            log_info("SIGHUP: TLS certificate %s reloaded", fresh->tls_cert);
+    }
+    if (http) {
+        if (http_server_set_allowed_origins(http, &fresh->allowed_origins, &err) < 0)
+            log_error("SIGHUP: keeping the old allowed_origins: %s", err.message);
+    }
+    bool policy_changed = fresh->read_only != running->read_only ||
+                          fresh->disable_destructive != running->disable_destructive ||
+                          fresh->toolsets.count != running->toolsets.count ||
+                          fresh->enabled_tools.count != running->enabled_tools.count ||
+                          fresh->disabled_tools.count != running->disabled_tools.count;
+    if (policy_changed)
+        log_warn("SIGHUP: tool policy settings (read_only, disable_destructive, toolsets, enabled_tools, "
+                 "disabled_tools) changed, but they apply only after a restart");
+    config_free(fresh);
+}
+
+static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
+    bool http = wants_http(cfg);
+    if (!http && cfg->cluster_provider_strategy && strcmp(cfg->cluster_provider_strategy, "auth-headers") == 0) {
         fprintf(stderr, "kubemcp: cluster_provider_strategy \"auth-headers\" takes each user's token from HTTP "
                         "headers, and stdio has none; use it with --port, or choose kubeconfig or in-cluster\n");
         return 2;
     }
-    warn_about_settings(cfg);
+    if (!http)
+        warn_about_settings(cfg);
 
     sigset_t signals;
     if (block_signals(&signals) < 0) {
@@ -150,6 +187,50 @@ static int serve(kubemcp_config *cfg) {
         fprintf(stderr, "kubemcp: cannot start the MCP server: %s\n", strerror(-r));
         goto out;
     }
+    if (http) {
+        metrics *m = metrics_new();
+        http_server *hs = NULL;
+        http_server_options ho = {
+            .mcp = server,
+            .config = cfg,
+            .provider = provider,
+            .provider_error = provider ? NULL : provider_err.message,
+            .registry = registry,
+            .metrics = m,
+        };
+        if (!m || http_server_start(&ho, &hs, &err) < 0) {
+            fprintf(stderr, "kubemcp: %s\n", m ? err.message : "out of memory");
+            metrics_free(m);
+            exit_code = 2;
+            goto out;
+        }
+        /* Tests and scripts read this line to learn the port when --port 0 was given. */
+        fprintf(stderr, "kubemcp listening on %s\n", http_server_url(hs));
+        fflush(stderr);
+        log_info("kubemcp %s serving MCP on %s/mcp (legacy SSE on /sse)", KUBEMCP_VERSION, http_server_url(hs));
+        for (;;) {
+            int sig = 0;
+            if (sigwait(&signals, &sig) != 0)
+                continue;
+            if (sig == SIGHUP) {
+                reload(flag_argc, flag_argv, cfg, hs);
+                continue;
+            }
+            if (sig == SIGUSR1)
+                continue;
+            log_info("%s; no new connections, finishing tool calls in progress", strsignal(sig));
+            break;
+        }
+        /* Stop accepting, let running calls answer (their connections are resumed with the
+         * result), then end the streams and stop. */
+        http_server_quiesce(hs);
+        mcp_server_drain(server);
+        hs = http_server_stop(hs);
+        metrics_free(m);
+        exit_code = 0;
+        goto out;
+    }
+
     stdio_transport_options to = {
         .in_fd = STDIN_FILENO,
         .out_fd = STDOUT_FILENO,
@@ -168,7 +249,7 @@ static int serve(kubemcp_config *cfg) {
         if (sigwait(&signals, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            log_info("SIGHUP: configuration reload is not available on stdio yet; restart to apply changes");
+            reload(flag_argc, flag_argv, cfg, NULL);
             continue;
         }
         log_info("%s; finishing tool calls in progress", sig == SIGUSR1 ? "input closed" : strsignal(sig));
@@ -198,6 +279,16 @@ int main(int argc, char **argv) {
         printf("kubemcp %s\n", KUBEMCP_VERSION);
         return 0;
     }
+    if (strcmp(command, "token") == 0) {
+        if (argc < 3 || strcmp(argv[2], "create") != 0) {
+            fprintf(stderr, "kubemcp: usage: kubemcp token create SERVICEACCOUNT [-n NAMESPACE] [--duration 1h] "
+                            "[--audience AUD]... [-o json]\n");
+            return 2;
+        }
+        /* token_create_command sees the program name followed by what comes after `token create`. */
+        argv[2] = argv[0];
+        return token_create_command(argc - 2, argv + 2, environ);
+    }
     bool config_check = false;
     if (strcmp(command, "config") == 0) {
         if (argc < 3 || strcmp(argv[2], "check") != 0) {
@@ -207,7 +298,7 @@ int main(int argc, char **argv) {
         config_check = true;
         first = 3;
     } else if (strcmp(command, "serve") != 0 && strcmp(command, "tools") != 0) {
-        fprintf(stderr, "kubemcp: unknown command \"%s\"; commands: serve (default), tools, config check, version\n",
+        fprintf(stderr, "kubemcp: unknown command \"%s\"; commands: serve (default), tools, token create, config check, version\n",
                 command);
         return 2;
     }
@@ -224,19 +315,21 @@ int main(int argc, char **argv) {
     kubemcp_config *cfg = NULL;
     error_info err = {0};
     int r = config_load(flag_argc, flag_argv, environ, &cfg, &err);
-    free(flag_argv);
     if (r < 0) {
         fprintf(stderr, "kubemcp: %s\n", err.message);
+        free(flag_argv);
         return 2;
     }
     if (cfg->show_help) {
         config_print_usage(stdout, argv[0]);
         config_free(cfg);
+        free(flag_argv);
         return 0;
     }
     if (log_open(cfg->log_file, cfg->log_level) < 0) {
         fprintf(stderr, "kubemcp: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
         config_free(cfg);
+        free(flag_argv);
         return 2;
     }
 
@@ -250,8 +343,9 @@ int main(int argc, char **argv) {
     } else if (strcmp(command, "tools") == 0) {
         exit_code = print_tools(cfg);
     } else {
-        exit_code = serve(cfg);
+        exit_code = serve(cfg, flag_argc, flag_argv);
     }
+    free(flag_argv);
     config_free(cfg);
     log_close();
     return exit_code;
