@@ -53,7 +53,9 @@ static int pods_list_common(const tool_context *ctx, const json_t *args, bool al
 }
 
 static int pods_list_handler(const tool_context *ctx, const json_t *args, tool_result *ret) {
-    return pods_list_common(ctx, args, true, ret);
+    /* The auth-headers docs' curl example calls pods_list with a namespace: honour it. */
+    const char *ns = tool_arg_string(args, "namespace");
+    return pods_list_common(ctx, args, !(ns && ns[0]), ret);
 }
 
 static int pods_list_in_namespace_handler(const tool_context *ctx, const json_t *args, tool_result *ret) {
@@ -71,8 +73,11 @@ static int pods_list_in_namespace_handler(const tool_context *ctx, const json_t 
 const tool_def tool_pods_list = {
     .name = "pods_list",
     .title = "Pods: List",
-    .description = "List all the Kubernetes pods in the current cluster from all namespaces",
-    .input_schema = "{\"type\":\"object\",\"properties\":{" SELECTOR_PROPERTIES "},\"additionalProperties\":false}",
+    .description = "List all the Kubernetes pods in the current cluster from all namespaces (or only one, when "
+                   "namespace is given)",
+    .input_schema = "{\"type\":\"object\",\"properties\":{"
+                    "\"namespace\":{\"type\":\"string\",\"description\":\"Optional: list only this namespace\"},"
+                    SELECTOR_PROPERTIES "},\"additionalProperties\":false}",
     .toolset = "core",
     .read_only = true,
     .idempotent = true,
