@@ -515,8 +515,16 @@ static int map_curl_error(kube_cluster *c, CURL *h, CURLcode cc, const transfer 
     return error_set(err, EIO, "request to the Kubernetes API server at %s failed: %s", c->server, detail);
 }
 
-static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred *a, kube_response *ret,
-                   error_info *err) {
+/* A failure that says the reused connection was stale (closed or reset by the server, an HTTP/2
+ * GOAWAY), not that the request itself failed. */
+static bool stale_connection_error(CURLcode cc) {
+    return cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
+           cc == CURLE_GOT_NOTHING;
+}
+
+static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred *a, bool fresh_connection,
+                   bool *ret_stale, kube_response *ret, error_info *err) {
+    *ret_stale = false;
     size_t max = req->max_response_bytes ? req->max_response_bytes : KUBE_DEFAULT_MAX_RESPONSE;
     struct curl_slist *headers = NULL;
     struct curl_slist *connect_to = NULL;
@@ -597,8 +605,13 @@ static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred 
         curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
     }
 
+    if (fresh_connection)
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
+        long new_connections = 0;
+        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
+        *ret_stale = new_connections == 0 && stale_connection_error(cc) && t.body.len == 0;
         r = map_curl_error(c, h, cc, &t, max, errbuf, err);
     } else {
         kube_response resp = {0};
@@ -629,15 +642,23 @@ int kube_do(kube_cluster *c, const kube_request *req, kube_response *ret, error_
         return error_set(err, EINVAL, "invalid Kubernetes request");
     if (req->cancelled && atomic_load(req->cancelled))
         return error_set(err, ECANCELED, "the request to the Kubernetes API server was cancelled");
+    bool fresh_connection = false;
     for (int attempt = 0;; attempt++) {
         attempt_cred a;
         int r = resolve_cred(c, req->credential, &a, err);
         if (r < 0)
             return r;
         kube_response resp = {0};
-        r = do_once(c, req, &a, &resp, err);
+        bool stale = false;
+        r = do_once(c, req, &a, fresh_connection, &stale, &resp, err);
         bool retry = r == 0 && resp.status == 401 && a.refreshable && attempt == 0;
         attempt_cred_clear(&a);
+        /* A pooled connection the server had already closed: a GET is safe to send again, once,
+         * on a new connection. */
+        if (r < 0 && stale && !fresh_connection && strcmp(req->method ? req->method : "GET", "GET") == 0) {
+            fresh_connection = true;
+            continue;
+        }
         if (r < 0)
             return r;
         if (retry) {

@@ -452,6 +452,10 @@ int tool_list(const tool_context *ctx, kube_cluster *cluster, const tool_list_op
         buf query;
         buf_init(&query, 128 * 1024);
         r = buf_printf(&query, "limit=%d", TOOL_LIST_PAGE_LIMIT);
+        /* A one-namespace table prints only the cells: without the rows' objects (metadata with
+         * managedFields and annotations by default) the answer is about a tenth of the size. */
+        if (r >= 0 && opts->table && !opts->with_namespace)
+            r = buf_append_str(&query, "&includeObject=None");
         if (r >= 0 && base_query.len)
             r = buf_printf(&query, "&%s", base_query.data);
         if (r >= 0)
