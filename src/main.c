@@ -12,6 +12,9 @@
 #include "cli/token_create.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "gate/audit.h"
+#include "gate/authenticate.h"
+#include "gate/tokenreview.h"
 #include "kube/kube.h"
 #include "mcp/prompts.h"
 #include "mcp/server.h"
@@ -128,6 +131,16 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
     }
     if (!http)
         warn_about_settings(cfg);
+    bool auth_headers = cfg->cluster_provider_strategy && strcmp(cfg->cluster_provider_strategy, "auth-headers") == 0;
+    if (auth_headers && !cfg->kubeconfig && !getenv("KUBECONFIG") && getenv("KUBERNETES_SERVICE_HOST")) {
+        fprintf(stderr, "kubemcp: auth-headers ClusterProviderStrategy cannot be used in in-cluster deployments: "
+                        "use in-cluster or disabled, or set --kubeconfig explicitly\n");
+        return 2;
+    }
+    if (auth_headers && !cfg->require_oauth) {
+        log_warn("auth-headers ClusterProviderStrategy requires OAuth authentication, enabling RequireOAuth");
+        cfg->require_oauth = true;
+    }
 
     sigset_t signals;
     if (block_signals(&signals) < 0) {
@@ -164,10 +177,61 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
     int exit_code = 1;
     mcp_server *server = NULL;
     stdio_transport *transport = NULL;
+    audit_log *audit = NULL;
+    tokenreview_cache *reviews = NULL;
+    gate *http_gate = NULL;
     if (tool_registry_new(&ro, &registry, &err) < 0) {
         fprintf(stderr, "kubemcp: %s\n", err.message);
         exit_code = 2;
         goto out;
+    }
+
+    /* Who is calling (HTTP): the gate, with an optional TokenReview cache and the audit log. */
+    if (cfg->audit_log && audit_log_open(cfg->audit_log, &audit, &err) < 0) {
+        fprintf(stderr, "kubemcp: %s\n", err.message);
+        exit_code = 2;
+        goto out;
+    }
+    if (http && cfg->validate_token) {
+        kube_cluster *reviewer = NULL;
+        if (!provider || kube_provider_cluster(provider, NULL, &reviewer, &err) < 0) {
+            fprintf(stderr, "kubemcp: validate_token needs a cluster to send TokenReviews to: %s\n",
+                    provider ? err.message : provider_err.message);
+            exit_code = 2;
+            goto out;
+        }
+        tokenreview_options to = {
+            .cluster = reviewer,
+            .audiences = (const char *const *)cfg->token_review_audiences.items,
+            .positive_ttl_seconds = cfg->token_review_cache_ttl_seconds,
+            .negative_ttl_seconds = cfg->token_review_negative_ttl_seconds,
+        };
+        if (tokenreview_cache_new(&to, &reviews) < 0) {
+            fprintf(stderr, "kubemcp: out of memory\n");
+            goto out;
+        }
+    }
+    if (http) {
+        gate_options go = {
+            .require_token = cfg->require_oauth,
+            .cluster_mode = !cfg->cluster_auth_mode || strcmp(cfg->cluster_auth_mode, "passthrough") == 0
+                                ? GATE_CLUSTER_PASSTHROUGH
+                            : strcmp(cfg->cluster_auth_mode, "kubeconfig") == 0 ? GATE_CLUSTER_KUBECONFIG
+                                                                                 : GATE_CLUSTER_IMPERSONATE,
+            .tokenreview = reviews,
+            .audit = audit,
+        };
+        if (auth_headers && go.cluster_mode != GATE_CLUSTER_PASSTHROUGH) {
+            fprintf(stderr, "kubemcp: the auth-headers strategy keeps no credentials of its own, so "
+                            "cluster_auth_mode must be passthrough\n");
+            exit_code = 2;
+            goto out;
+        }
+        if (gate_new(&go, &http_gate, &err) < 0) {
+            fprintf(stderr, "kubemcp: %s\n", err.message);
+            exit_code = 2;
+            goto out;
+        }
     }
 
     mcp_server_options so = {
@@ -180,6 +244,7 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
         .provider_error = provider ? NULL : provider_err.message,
         .registry = registry,
         .prompts = kube_prompts,
+        .audit = audit,
         .worker_threads = cfg->worker_threads > 0 ? (unsigned)cfg->worker_threads : 0,
     };
     int r = mcp_server_new(&so, &server);
@@ -197,6 +262,7 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
             .provider_error = provider ? NULL : provider_err.message,
             .registry = registry,
             .metrics = m,
+            .gate = http_gate,
         };
         if (!m || http_server_start(&ho, &hs, &err) < 0) {
             fprintf(stderr, "kubemcp: %s\n", m ? err.message : "out of memory");
@@ -262,6 +328,9 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
 out:
     server = mcp_server_free(server);
     transport = stdio_transport_free(transport);
+    gate_free(http_gate);
+    tokenreview_cache_free(reviews);
+    audit_log_close(audit);
     tool_registry_free(registry);
     free(contexts);
     kube_provider_free(provider);

@@ -67,6 +67,7 @@ typedef struct config_field {
 
 static const char *const strategy_choices[] = {"kubeconfig", "in-cluster", "auth-headers", "disabled", NULL};
 static const char *const list_output_choices[] = {"yaml", "table", NULL};
+static const char *const cluster_auth_mode_choices[] = {"passthrough", "kubeconfig", "impersonate", NULL};
 static const char *const transport_choices[] = {"stdio", "streamable-http", "http", "sse", NULL};
 static const char *const known_toolsets[] = {KUBEMCP_KNOWN_TOOLSETS, NULL};
 
@@ -87,6 +88,20 @@ static const config_field fields[] = {
      "require an OAuth bearer token on HTTP requests"},
     {"validate_token", "validate-token", FIELD_BOOL, OFF(validate_token), 0, 0, 0, NULL, NULL,
      "validate passed-through bearer tokens with a Kubernetes TokenReview"},
+    {"token_review_audiences", "token-review-audiences", FIELD_LIST, OFF(token_review_audiences), 0, 0, 0, NULL,
+     "A,B", "audiences a reviewed token must be valid for (default: the API server's own)"},
+    {"token_review_cache_ttl_seconds", NULL, FIELD_INT, OFF(token_review_cache_ttl_seconds), WIDTH_LONG, 1, 86400,
+     NULL, "SECONDS", "how long an accepted token is trusted before it is reviewed again (default 300; a JWT's own "
+     "exp shortens it)"},
+    {"token_review_negative_ttl_seconds", NULL, FIELD_INT, OFF(token_review_negative_ttl_seconds), WIDTH_LONG, 1,
+     3600, NULL, "SECONDS", "how long a refused token is remembered (default 10)"},
+    {"cluster_auth_mode", "cluster-auth-mode", FIELD_CHOICE, OFF(cluster_auth_mode), 0, 0, 0, cluster_auth_mode_choices,
+     "MODE", "what the cluster sees: passthrough (the caller's bearer token; default), kubeconfig (always the "
+     "server's own credentials) or impersonate (the server's credentials acting as the validated caller)"},
+    {"allowed_namespaces", "allowed-namespaces", FIELD_LIST, OFF(allowed_namespaces), 0, 0, 0, NULL, "A,B",
+     "confine every tool to these namespaces, on top of RBAC (default: no confinement)"},
+    {"audit_log", "audit-log", FIELD_STRING, OFF(audit_log), 0, 0, 0, NULL, "FILE",
+     "write one JSON line per tool call and authentication decision to FILE, or \"stderr\" (default: off)"},
     {"port", "port", FIELD_PORT, OFF(port), 0, 0, 65535, NULL, "PORT",
      "serve Streamable HTTP (/mcp) and SSE on this TCP port, 0 = any free port (default: stdio)"},
     {"bind_address", "bind-address", FIELD_STRING, OFF(bind_address), 0, 0, 0, NULL, "ADDRESS",
@@ -275,14 +290,17 @@ bool string_list_contains(const string_list *list, const char *s) {
 static int string_list_add(string_list *list, const char *s, size_t len) {
     if (list->count >= CONFIG_LIST_MAX_ITEMS)
         return -E2BIG;
-    char **items = realloc(list->items, (list->count + 1) * sizeof *items);
+    /* One spare slot keeps the array NULL-terminated for APIs that take char *const *. */
+    char **items = realloc(list->items, (list->count + 2) * sizeof *items);
     if (!items)
         return -ENOMEM;
     list->items = items;
+    list->items[list->count] = NULL;
     char *copy = strndup(s, len);
     if (!copy)
         return -ENOMEM;
     list->items[list->count++] = copy;
+    list->items[list->count] = NULL;
     return 0;
 }
 
@@ -320,6 +338,8 @@ kubemcp_config *config_new_defaults(void) {
     cfg->max_message_bytes = (size_t)4 * 1024 * 1024;
     cfg->max_output_bytes = (size_t)1024 * 1024;
     cfg->kube_timeout_seconds = 30;
+    cfg->token_review_cache_ttl_seconds = 300;
+    cfg->token_review_negative_ttl_seconds = 10;
     cfg->worker_threads = 8;
     cfg->log_level = 0;
     cfg->max_body_bytes = (size_t)4 * 1024 * 1024;
@@ -348,6 +368,10 @@ kubemcp_config *config_free(kubemcp_config *cfg) {
     free(cfg->tls_cert);
     free(cfg->tls_key);
     string_list_clear(&cfg->allowed_origins);
+    string_list_clear(&cfg->token_review_audiences);
+    free(cfg->cluster_auth_mode);
+    string_list_clear(&cfg->allowed_namespaces);
+    free(cfg->audit_log);
     string_list_clear(&cfg->toolsets);
     string_list_clear(&cfg->enabled_tools);
     string_list_clear(&cfg->disabled_tools);

@@ -10,7 +10,7 @@
 #include "core/error_info.h"
 
 typedef struct string_list {
-    char **items;
+    char **items; /* NULL-terminated when not empty */
     size_t count;
 } string_list;
 
@@ -29,9 +29,18 @@ typedef struct kubemcp_config {
     char *context;                   /* default context override, NULL = kubeconfig's current-context */
     bool disable_multi_cluster;      /* true: only the default context, tools take no `context` */
 
-    /* Inbound auth (honoured by later transports; parsed and validated now) */
-    bool require_oauth;
-    bool validate_token;
+    /* Inbound auth: who is calling (HTTP only; stdio has no bearer) */
+    bool require_oauth;                  /* a request without a bearer token is refused (401) */
+    bool validate_token;                 /* check each bearer with a cached TokenReview first */
+    string_list token_review_audiences;  /* spec.audiences of the TokenReview; empty = the API server's */
+    long token_review_cache_ttl_seconds;    /* how long an accepted token is trusted (default 300) */
+    long token_review_negative_ttl_seconds; /* how long a refused token is remembered (default 10) */
+    /* Who the cluster sees: NULL/"passthrough" = the caller's bearer (else the server's own
+     * credentials), "kubeconfig" = always the server's own, "impersonate" = the server's own plus
+     * Impersonate-User/Group of the validated caller. */
+    char *cluster_auth_mode;
+    string_list allowed_namespaces;      /* non-empty: every tool is confined to these namespaces */
+    char *audit_log;                     /* NULL = off; "stderr" or a file for one JSON line per decision */
 
     /* Transport */
     char *transport;    /* NULL (stdio unless port is set) | "stdio" | "streamable-http" | "http" | "sse" */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "gate/audit.h"
 #include "core/utf8.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/session_internal.h"
@@ -229,6 +230,7 @@ static void inflight_remove(mcp_session *s, inflight_call *call) {
 }
 
 static void inflight_free(inflight_call *call) {
+    mcp_caller_copy_free(call->caller);
     json_decref(call->id);
     json_decref(call->arguments);
     json_decref(call->progress_token);
@@ -260,7 +262,8 @@ static void run_tool_call(void *job) {
             .config = server->opts.config,
             .provider = server->opts.provider,
             .provider_error = server->opts.provider_error,
-            .credential = s->opts.credential,
+            .credential = call->caller ? mcp_caller_copy_credential(call->caller) : s->opts.credential,
+            .identity = mcp_caller_copy_identity(call->caller),
             .cancelled = &call->cancelled,
             .progress = call_progress,
             .progress_opaque = call,
@@ -280,6 +283,21 @@ static void run_tool_call(void *job) {
     const char *outcome = cancelled ? "cancelled" : res.is_error ? "failed" : "succeeded";
     double ms = elapsed_ms(&start);
     log_info("tool %s %s in %.1f ms", call->tool->name, outcome, ms);
+    if (server->opts.audit) {
+        audit_event event = {
+            .kind = "tool_call",
+            .identity = mcp_caller_copy_identity(call->caller),
+            .source_address = mcp_caller_copy_source(call->caller),
+            .tool = call->tool->name,
+            .arguments = call->arguments,
+            .context = json_string_value(json_object_get(call->arguments, "context")),
+            .namespace_name = json_string_value(json_object_get(call->arguments, "namespace")),
+            .outcome = cancelled ? "cancelled" : res.is_error ? "error" : "ok",
+            .reason = res.is_error && res.text.data ? res.text.data : NULL,
+            .duration_ms = ms,
+        };
+        audit_log_write(server->opts.audit, &event);
+    }
     inflight_remove(s, call);
     /* The result already tells the model; this is for a client that asked for debug logs. */
     if (!cancelled)
@@ -294,7 +312,8 @@ static void run_tool_call(void *job) {
     session_unref(s);
 }
 
-static void handle_tools_call(mcp_session *s, batch_reply *batch, const json_t *id, const json_t *params) {
+static void handle_tools_call(mcp_session *s, batch_reply *batch, const json_t *id, const json_t *params,
+                              const mcp_caller *caller) {
     const json_t *name = json_object_get(params, "name");
     if (!json_is_string(name)) {
         session_reply_error(s, batch, id, JSONRPC_INVALID_PARAMS, "tools/call needs params.name (the tool's name)");
@@ -323,6 +342,12 @@ static void handle_tools_call(mcp_session *s, batch_reply *batch, const json_t *
     call->tool = tool;
     call->batch = batch;
     atomic_init(&call->cancelled, false);
+    /* The call may outlive the request that carried the caller's credential: keep a copy. */
+    if (caller && !(call->caller = mcp_caller_copy_new(caller))) {
+        inflight_free(call);
+        session_reply_error(s, batch, id, JSONRPC_INTERNAL_ERROR, "out of memory");
+        return;
+    }
 
     pthread_mutex_lock(&s->lock);
     bool too_many = s->inflight_count >= MCP_MAX_INFLIGHT_PER_SESSION;
@@ -521,7 +546,7 @@ static void handle_cancelled(mcp_session *s, const json_t *params) {
     pthread_mutex_unlock(&s->lock);
 }
 
-static void handle_request(mcp_session *s, batch_reply *batch, const json_t *msg) {
+static void handle_request(mcp_session *s, batch_reply *batch, const json_t *msg, const mcp_caller *caller) {
     const char *method = json_string_value(json_object_get(msg, "method"));
     const json_t *id = json_object_get(msg, "id");
     const json_t *params = json_object_get(msg, "params");
@@ -540,7 +565,7 @@ static void handle_request(mcp_session *s, batch_reply *batch, const json_t *msg
     const mcp_resource_provider *resources = s->server->opts.resources;
     bool handled = true;
     if (strcmp(method, "tools/call") == 0)
-        handle_tools_call(s, batch, id, params);
+        handle_tools_call(s, batch, id, params, caller);
     else if (resources && strcmp(method, "resources/list") == 0)
         resources_handle_list(s, batch, id, params, false);
     else if (resources && strcmp(method, "resources/templates/list") == 0)
@@ -608,11 +633,11 @@ static void handle_notification(mcp_session *s, const json_t *msg) {
 }
 
 /* Handles one decoded message; returns true when it expects an answer (a request). */
-static void dispatch(mcp_session *s, batch_reply *batch, const json_t *msg) {
+static void dispatch(mcp_session *s, batch_reply *batch, const json_t *msg, const mcp_caller *caller) {
     const char *reason = NULL;
     switch (jsonrpc_classify(msg, &reason)) {
     case JSONRPC_KIND_REQUEST:
-        handle_request(s, batch, msg);
+        handle_request(s, batch, msg, caller);
         break;
     case JSONRPC_KIND_NOTIFICATION:
         handle_notification(s, msg);
@@ -636,7 +661,7 @@ static bool expects_answer(const json_t *msg) {
     return kind == JSONRPC_KIND_REQUEST || kind == JSONRPC_KIND_INVALID;
 }
 
-static void receive_batch(mcp_session *s, const json_t *batch_msg) {
+static void receive_batch(mcp_session *s, const json_t *batch_msg, const mcp_caller *caller) {
     pthread_mutex_lock(&s->lock);
     bool allowed = strcmp(s->protocol_version, "2025-03-26") == 0;
     pthread_mutex_unlock(&s->lock);
@@ -666,15 +691,19 @@ static void receive_batch(mcp_session *s, const json_t *batch_msg) {
             pthread_mutex_lock(&batch->lock);
             batch->pending++;
             pthread_mutex_unlock(&batch->lock);
-            dispatch(s, batch, msg);
+            dispatch(s, batch, msg, caller);
         } else {
-            dispatch(s, NULL, msg);
+            dispatch(s, NULL, msg, caller);
         }
     }
     session_reply(s, batch, NULL);
 }
 
 void mcp_session_receive(mcp_session *s, const char *data, size_t len) {
+    mcp_session_receive_as(s, data, len, NULL);
+}
+
+void mcp_session_receive_as(mcp_session *s, const char *data, size_t len, const mcp_caller *caller) {
     if (len > s->server->max_message_bytes) {
         char message[160];
         snprintf(message, sizeof message, "message of %zu bytes exceeds the limit of %zu bytes (max_message_bytes)",
@@ -695,9 +724,9 @@ void mcp_session_receive(mcp_session *s, const char *data, size_t len) {
         log_trace("<- %.*s", (int)(len > 4000 ? 4000 : len), data);
     }
     if (json_is_array(msg))
-        receive_batch(s, msg);
+        receive_batch(s, msg, caller);
     else
-        dispatch(s, NULL, msg);
+        dispatch(s, NULL, msg, caller);
     json_decref(msg);
 }
 

@@ -13,6 +13,8 @@
 
 #include "core/config.h"
 #include "kube/kube.h"
+#include "gate/audit.h"
+#include "mcp/caller.h"
 #include "mcp/prompts.h"
 #include "tools/registry.h"
 
@@ -56,6 +58,7 @@ typedef struct mcp_server_options {
     const kubemcp_config *config;    /* borrowed; limits, policy */
     kube_provider *provider;         /* borrowed; may be NULL for servers without Kubernetes */
     const char *provider_error;      /* why provider is NULL (e.g. a broken kubeconfig), shown on tool calls */
+    audit_log *audit;                /* borrowed; NULL = no audit log. One line per tool call */
     const tool_registry *registry;   /* borrowed */
     const prompt_def *const *prompts; /* borrowed, NULL-terminated; may be NULL */
     unsigned worker_threads;         /* 0 = 8 */
@@ -99,6 +102,10 @@ int mcp_session_new(mcp_server *server, const mcp_session_options *opts, mcp_ses
 /* Handles one message (a JSON-RPC request, notification, response or, for 2025-03-26, a batch).
  * Malformed input is answered with the proper JSON-RPC error; nothing here can fail the session. */
 void mcp_session_receive(mcp_session *session, const char *data, size_t len);
+/* The same, for a message whose sender the transport authenticated: tool calls it starts use
+ * caller->credential toward Kubernetes (instead of the session's), and the audit log names
+ * caller->identity. caller is borrowed for the call only; NULL behaves like mcp_session_receive. */
+void mcp_session_receive_as(mcp_session *session, const char *data, size_t len, const mcp_caller *caller);
 
 /* The transport is done with the session: in-flight calls are cancelled, their answers dropped,
  * and the session is freed once the last one returns. */

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "mcp/caller.h"
 #include "mcp/server.h"
 #include "mcp/worker_pool.h"
 
@@ -42,6 +43,7 @@ struct inflight_call {
     atomic_bool cancelled;
     bool progress_any; /* a progress notification went out (the first may be 0) */
     double progress_sent;
+    mcp_caller_copy *caller; /* who asked, when the transport said so (NULL = the session's defaults) */
 };
 
 /* A request we sent to the client on behalf of a tool call, waiting for its answer. */

@@ -32,6 +32,8 @@ static int serviceaccount_token_create_handler(const tool_context *ctx, const js
         .audiences = audiences,
         .credential = ctx->credential,
     };
+    if (tool_check_namespace(ctx, req.namespace_name, &err) < 0)
+        return tool_result_from_error(ret, &err);
     token_grant grant = {0};
     if (token_request_create(cluster, &req, &grant, &err) < 0)
         return tool_result_from_error(ret, &err);

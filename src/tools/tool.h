@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "gate/identity.h"
 #include "kube/kube.h"
 
 typedef struct tool_context {
@@ -18,6 +19,7 @@ typedef struct tool_context {
     kube_provider *provider;             /* borrowed; NULL when Kubernetes access could not be set up */
     const char *provider_error;          /* borrowed; why provider is NULL (e.g. a broken kubeconfig) */
     const kube_credential *credential;   /* borrowed; NULL = the cluster's own credentials */
+    const caller_identity *identity;     /* borrowed; the validated caller, NULL when unknown */
     const atomic_bool *cancelled;        /* set when the client cancels the call */
     /* Reports progress to the client when it asked for it (no-op otherwise). */
     void (*progress)(void *opaque, double progress, double total, const char *message);
@@ -112,6 +114,10 @@ void tool_resource_info(kube_resource_info *ret, const char *group, const char *
 /* Discovery plus the denied_resources check, for kinds that come from arguments. */
 int tool_resolve_kind(const tool_context *ctx, kube_cluster *cluster, const char *api_version, const char *kind,
                       kube_resource_info *ret, error_info *err);
+
+/* allowed_namespaces: 0 when the namespace may be used (or no confinement is configured);
+ * -EPERM with a message otherwise. NULL/"" means "all namespaces or cluster-scoped". */
+int tool_check_namespace(const tool_context *ctx, const char *namespace_name, error_info *err);
 
 /* One call with the caller's credential (ctx->credential), bounded by max_output_bytes-derived
  * limits and ctx->cancelled. A status >= 400 becomes an error carrying the apiserver's Status

@@ -304,10 +304,55 @@ int tool_resolve_kind(const tool_context *ctx, kube_cluster *cluster, const char
 
 /* ------------------------------------------------------------ requests */
 
+/* The namespace an API path addresses (/api/V/namespaces/NS/… or /apis/G/V/namespaces/NS/…),
+ * copied into out; false for cluster-scoped and all-namespaces paths. */
+static bool path_namespace(const char *path, char *out, size_t out_len) {
+    const char *p = NULL;
+    if (strncmp(path, "/api/", 5) == 0)
+        p = strchr(path + 5, '/');
+    else if (strncmp(path, "/apis/", 6) == 0 && (p = strchr(path + 6, '/')))
+        p = strchr(p + 1, '/');
+    if (!p || strncmp(p, "/namespaces/", 12) != 0)
+        return false;
+    p += 12;
+    size_t n = strcspn(p, "/");
+    if (n == 0 || n >= out_len)
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+int tool_check_namespace(const tool_context *ctx, const char *namespace_name, error_info *err) {
+    const string_list *allowed = ctx && ctx->config ? &ctx->config->allowed_namespaces : NULL;
+    if (!allowed || allowed->count == 0)
+        return 0;
+    char list[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < allowed->count && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", allowed->items[i]);
+    if (!namespace_name || !namespace_name[0])
+        return error_set(err, EPERM,
+                         "this server confines tools to the namespaces %s (allowed_namespaces): requests across all "
+                         "namespaces or for cluster-scoped resources are refused; name one of those namespaces",
+                         list);
+    if (!string_list_contains(allowed, namespace_name))
+        return error_set(err, EPERM, "namespace \"%s\" is outside this server's allowed_namespaces (%s)",
+                         namespace_name, list);
+    return 0;
+}
+
 int tool_kube_request(const tool_context *ctx, kube_cluster *cluster, const kube_request *req, kube_response *ret,
                       error_info *err) {
     if (tool_cancelled(ctx))
         return error_set(err, ECANCELED, "the call was cancelled by the client");
+    /* allowed_namespaces is enforced here, where every tool's request passes, on the path itself. */
+    if (ctx && ctx->config && ctx->config->allowed_namespaces.count > 0) {
+        char ns[256];
+        int r = tool_check_namespace(ctx, path_namespace(req->path, ns, sizeof ns) ? ns : NULL, err);
+        if (r < 0)
+            return r;
+    }
     kube_request call = *req;
     if (!call.credential && ctx)
         call.credential = ctx->credential;

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "core/buf.h"
+#include "gate/authenticate.h"
 #include "gate/cors.h"
 #include "transport/http_server.h"
 
@@ -60,6 +61,7 @@ struct http_session {
     int busy;                         /* requests being served: keeps the session from expiring */
     double last_used;
     char protocol_version[16];
+    char *principal;                  /* who opened it (gate_decision.principal); NULL = no gate */
     mcp_session *mcp;
     http_stream *streams;    /* streams waiting for answers to requests */
     http_stream *standalone; /* GET /mcp or /sse stream */
@@ -146,7 +148,16 @@ typedef struct http_request {
     http_stream *stream;   /* reference */
     struct ready_waiter *ready;
     char rest_tool[160];
+    bool authenticated;    /* auth holds the gate's decision for this request */
+    char peer[64];         /* the client's address, for the audit log */
+    gate_decision auth;    /* who is calling, and the credential their tool calls use */
 } http_request;
+
+/* The caller view of an authenticated request, for mcp_session_receive_as (storage is filled and
+ * returned; NULL when the request was not authenticated). */
+const mcp_caller *http_caller(http_request *req, mcp_caller *storage);
+/* Whether a request may use a session: the session was opened by the same principal. */
+bool http_session_principal_matches(http_session *hs, const http_request *req);
 
 double http_now(void);
 

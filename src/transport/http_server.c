@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "core/log.h"
 #include "gate/security_headers.h"
 #include "transport/http_internal.h"
@@ -327,6 +329,107 @@ enum MHD_Result http_method_not_allowed(http_request *req, const char *allow) {
     return queue(req, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
 }
 
+/* Every header value named name (case-insensitive), at most max of them. */
+typedef struct header_values {
+    const char *name;
+    const char *values[4];
+    size_t count;
+} header_values;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    header_values *h = cls;
+    if (key && value && strcasecmp(key, h->name) == 0) {
+        if (h->count < sizeof h->values / sizeof *h->values)
+            h->values[h->count] = value;
+        h->count++; /* counted past the array too: a flood of copies is still "more than once" */
+    }
+    return MHD_YES;
+}
+
+static void client_address(http_request *req, char *out, size_t out_len) {
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)out_len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)out_len);
+}
+
+/* Runs the gate once per request; false when it refused (req->auth says why). */
+static bool authenticate(http_request *req) {
+    http_server *s = req->server;
+    if (!s->opts.gate || req->authenticated)
+        return !req->authenticated || req->auth.http_status == 0;
+    header_values authz = {.name = "Authorization"}, kauthz = {.name = "kubernetes-authorization"};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_header, &authz);
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_header, &kauthz);
+    bearer_headers h = {authz.values, authz.count, kauthz.values, kauthz.count};
+    client_address(req, req->peer, sizeof req->peer);
+    gate_authenticate(s->opts.gate, &h, req->peer[0] ? req->peer : NULL, &req->auth);
+    req->authenticated = true;
+    if (s->opts.metrics)
+        metrics_counter_add(s->opts.metrics, "kubemcp_auth_decisions_total", "outcome",
+                            req->auth.http_status == 0 ? "allowed"
+                            : req->auth.http_status == 401 ? "refused" : "unavailable",
+                            1);
+    return req->auth.http_status == 0;
+}
+
+const mcp_caller *http_caller(http_request *req, mcp_caller *storage) {
+    if (!req->authenticated || req->auth.http_status)
+        return NULL;
+    *storage = (mcp_caller){
+        .credential = req->auth.has_credential ? &req->auth.credential : NULL,
+        .identity = req->auth.identity,
+        .source_address = req->peer[0] ? req->peer : NULL,
+    };
+    return storage;
+}
+
+bool http_session_principal_matches(http_session *hs, const http_request *req) {
+    /* A session opened without credentials holds none to misuse: each request's own header
+     * decides what its calls may do. One opened with a token belongs to that principal. */
+    if (!hs->principal || !hs->principal[0])
+        return true;
+    const char *p = req->authenticated && req->auth.principal ? req->auth.principal : "";
+    size_t a = strlen(hs->principal), b = strlen(p);
+    return a == b && CRYPTO_memcmp(hs->principal, p, a) == 0;
+}
+
+/* 401 with a challenge (RFC 6750), or 503 when the TokenReview could not be done. */
+static enum MHD_Result http_respond_unauthorized(http_request *req) {
+    const gate_decision *d = &req->auth;
+    json_t *body = json_pack("{s:s, s:n, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", "error", "code", -32001, "message",
+                             d->message);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (d->http_status == 401) {
+        /* error_description is a quoted-string: keep it to characters that need no escaping. */
+        char description[256];
+        size_t n = 0;
+        for (const char *p = d->message; *p && n + 1 < sizeof description; p++)
+            description[n++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '\'' : *p;
+        description[n] = '\0';
+        char challenge[400];
+        snprintf(challenge, sizeof challenge, "Bearer realm=\"kubemcp\", error=\"%s\", error_description=\"%s\"",
+                 d->error_code ? d->error_code : "invalid_request", description);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+    }
+    return queue(req, d->http_status == 401 ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+}
+
 static enum MHD_Result dispatch(http_request *req) {
     if (req->preflight) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
@@ -336,6 +439,10 @@ static enum MHD_Result dispatch(http_request *req) {
                                                 req->route == ROUTE_MESSAGE || req->route == ROUTE_REST))
         return http_respond_jsonrpc_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, -32000,
                                           "the server is shutting down; reconnect in a moment");
+    if ((req->route == ROUTE_MCP || req->route == ROUTE_SSE || req->route == ROUTE_MESSAGE ||
+         req->route == ROUTE_REST) &&
+        !authenticate(req))
+        return http_respond_unauthorized(req);
     switch (req->route) {
     case ROUTE_MCP:
         return streamable_http_handle(req);
@@ -475,6 +582,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
     if (s->opts.metrics)
         metrics_http_request(s->opts.metrics, route_names[req->route], req->status ? req->status : 499,
                              http_now() - req->start);
+    if (req->authenticated)
+        gate_decision_clear(&req->auth);
     buf_free(&req->body);
     free(req);
     atomic_fetch_sub(&s->active_requests, 1);

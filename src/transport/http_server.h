@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/error_info.h"
 #include "core/metrics.h"
+#include "gate/authenticate.h"
 #include "kube/kube.h"
 #include "mcp/server.h"
 #include "tools/registry.h"
@@ -27,6 +28,7 @@ typedef struct http_server_options {
     const char *provider_error;     /* why provider is NULL, for /readyz */
     const tool_registry *registry;  /* borrowed: the REST shim answers 404 for tools it does not offer */
     metrics *metrics;               /* borrowed, may be NULL */
+    gate *gate;                     /* borrowed, may be NULL: who is calling, checked on every MCP request */
 } http_server_options;
 
 /* Binds (port 0 = any free port) and starts serving. On failure the message says what to fix. */

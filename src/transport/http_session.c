@@ -255,6 +255,7 @@ void http_session_unref(http_session *hs) {
     if (!last)
         return;
     json_decref(hs->tool_calls);
+    free(hs->principal);
     pthread_mutex_destroy(&hs->lock);
     free(hs);
 }

@@ -67,7 +67,8 @@ enum MHD_Result rest_shim_handle(http_request *req) {
     json_decref(id);
     http_session_attach(req->session, req->stream);
     http_stream_bind(req->stream, req->conn);
-    mcp_session_receive(req->session->mcp, text, strlen(text));
+    mcp_caller caller;
+    mcp_session_receive_as(req->session->mcp, text, strlen(text), http_caller(req, &caller));
     free(text);
     return http_answer_waiting(req);
 }

@@ -22,6 +22,8 @@ enum MHD_Result sse_legacy_handle_get(http_request *req) {
         return http_respond_jsonrpc_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, -32603, "cannot create a session");
     http_session_touch(req->session, 1);
     req->counted_busy = true;
+    if (req->authenticated && req->auth.principal && !(req->session->principal = strdup(req->auth.principal)))
+        return http_respond_jsonrpc_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, -32603, "out of memory");
     http_stream *st = http_stream_new(s, STREAM_LEGACY, NULL);
     if (!st)
         return MHD_NO;
@@ -43,7 +45,7 @@ enum MHD_Result sse_legacy_handle_post(http_request *req) {
                                           "Bad Request: sessionId query parameter is required (from the endpoint "
                                           "event of GET /sse)");
     req->session = http_session_find(req->server, sid);
-    if (!req->session || !req->session->legacy) {
+    if (!req->session || !req->session->legacy || !http_session_principal_matches(req->session, req)) {
         http_session_unref(req->session);
         req->session = NULL;
         return http_respond_jsonrpc_error(req, MHD_HTTP_NOT_FOUND, -32001,
@@ -60,6 +62,7 @@ enum MHD_Result sse_legacy_handle_post(http_request *req) {
         http_session_note_tool_call(req->session, json_object_get(msg, "id"),
                                     json_string_value(json_object_get(json_object_get(msg, "params"), "name")));
     json_decref(msg);
-    mcp_session_receive(req->session->mcp, body, req->body.len);
+    mcp_caller caller;
+    mcp_session_receive_as(req->session->mcp, body, req->body.len, http_caller(req, &caller));
     return http_respond_text(req, MHD_HTTP_ACCEPTED, "text/plain", "Accepted");
 }

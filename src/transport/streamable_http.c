@@ -62,7 +62,9 @@ enum MHD_Result http_answer_waiting(http_request *req) {
 /* Resolves the session for a request carrying Mcp-Session-Id; answers 404 itself when unknown. */
 static bool session_from_header(http_request *req, const char *sid, enum MHD_Result *ret) {
     req->session = http_session_find(req->server, sid);
-    if (!req->session || req->session->legacy) {
+    /* A session belongs to whoever opened it: another caller presenting its id is told it does
+     * not exist, exactly as for an unknown id. */
+    if (!req->session || req->session->legacy || !http_session_principal_matches(req->session, req)) {
         http_session_unref(req->session);
         req->session = NULL;
         *ret = http_respond_jsonrpc_error(req, MHD_HTTP_NOT_FOUND, -32001,
@@ -173,13 +175,20 @@ static enum MHD_Result handle_post(http_request *req) {
             return http_respond_jsonrpc_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, -32603, "cannot create a session");
         }
         req->new_session = keep;
+        if (req->authenticated && req->auth.principal && !(req->session->principal = strdup(req->auth.principal))) {
+            json_decref(msg);
+            return http_respond_jsonrpc_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, -32603, "out of memory");
+        }
         /* A bare request without a session (the seed's curl example) is served on its own. */
         req->one_shot = !keep;
     }
     http_session *hs = req->session;
+    /* Each POST brings its own Authorization header: its calls run with that credential. */
+    mcp_caller caller_storage;
+    const mcp_caller *caller = http_caller(req, &caller_storage);
 
     if (!is_request) {
-        mcp_session_receive(hs->mcp, body, len);
+        mcp_session_receive_as(hs->mcp, body, len, caller);
         json_decref(msg);
         return http_respond(req, MHD_HTTP_ACCEPTED, NULL, NULL, 0, NULL);
     }
@@ -199,11 +208,11 @@ static enum MHD_Result handle_post(http_request *req) {
     http_session_attach(hs, st);
     if (sse) {
         enum MHD_Result r = http_respond_sse(req, st, NULL);
-        mcp_session_receive(hs->mcp, body, len);
+        mcp_session_receive_as(hs->mcp, body, len, caller);
         return r;
     }
     http_stream_bind(st, req->conn);
-    mcp_session_receive(hs->mcp, body, len);
+    mcp_session_receive_as(hs->mcp, body, len, caller);
     return http_answer_waiting(req);
 }
 

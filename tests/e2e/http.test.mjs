@@ -2,6 +2,7 @@
 // shim, health/readiness/metrics, the protections every request passes, TLS with reload, and a clean
 // shutdown — driven by real clients (the MCP SDK, mcp-remote, curl) and raw HTTP probes.
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -65,15 +66,17 @@ test('Streamable HTTP with the SDK client: tools, RBAC, session end', async (t) 
 test('legacy HTTP+SSE with the SDK SSEClientTransport (Claude Desktop "url": ".../sse" with headers)', async (t) => {
   const cluster = await startDouble(t);
   const srv = await startHttpServer(t, [], { KUBECONFIG: cluster.kubeconfig });
+  // The header is applied to the GET and to every POST; its token is alice's, so the cluster sees alice.
+  const tokens = JSON.parse(readFileSync(path.join(cluster.dir, 'tokens.json'), 'utf8'));
   const transport = new SSEClientTransport(new URL(`${srv.url}/sse`),
-    { requestInit: { headers: { Authorization: 'Bearer not-used-here' } } });
+    { requestInit: { headers: { Authorization: `Bearer ${tokens.alice}` } } });
   const client = await connectSdk(t, transport);
   const { tools } = await client.listTools();
   assert.ok(tools.length > 5);
-  const r = await client.callTool({ name: 'pods_list_in_namespace', arguments: { namespace: 'default', context: 'alice' } });
+  const r = await client.callTool({ name: 'pods_list_in_namespace', arguments: { namespace: 'default' } });
   assert.ok(!r.isError, text(r));
   assert.match(text(r), /web-0/);
-  const refused = await client.callTool({ name: 'namespaces_list', arguments: { context: 'alice' } });
+  const refused = await client.callTool({ name: 'namespaces_list', arguments: {} });
   assert.equal(refused.isError, true);
   assert.match(text(refused), /cannot list resource "namespaces"/);
 });

@@ -1,0 +1,125 @@
+/* The gate's decision: who is calling and what the cluster will see. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gate/authenticate.h"
+
+static void decide(gate *g, const char *authorization, gate_decision *d) {
+    const char *values[] = {authorization};
+    bearer_headers h = {values, authorization ? 1 : 0, NULL, 0};
+    gate_authenticate(g, &h, "127.0.0.1", d);
+}
+
+static void test_passthrough(void **state) {
+    gate *g = NULL;
+    error_info err = {0};
+    gate_options o = {.cluster_mode = GATE_CLUSTER_PASSTHROUGH};
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    gate_decision d;
+    decide(g, "Bearer tok-123", &d);
+    assert_int_equal(d.http_status, 0);
+    assert_true(d.has_credential);
+    assert_string_equal(d.credential.bearer_token, "tok-123");
+    assert_non_null(strstr(d.principal, "sha256:"));
+    assert_null(strstr(d.principal, "tok-123"));
+    assert_null(d.identity);
+    char first[128];
+    snprintf(first, sizeof first, "%s", d.principal);
+    gate_decision_clear(&d);
+    decide(g, "Bearer tok-123", &d);
+    assert_string_equal(d.principal, first); /* the same token is the same principal */
+    gate_decision_clear(&d);
+    /* No token, not required: the server's own credentials, anonymous principal. */
+    decide(g, NULL, &d);
+    assert_int_equal(d.http_status, 0);
+    assert_false(d.has_credential);
+    assert_string_equal(d.principal, "");
+    gate_decision_clear(&d);
+    /* Malformed: 401 even when a token is not required. */
+    decide(g, "Basic dXNlcjpwYXNz", &d);
+    assert_int_equal(d.http_status, 401);
+    assert_string_equal(d.error_code, "invalid_request");
+    assert_false(d.has_credential);
+    gate_decision_clear(&d);
+    gate_free(g);
+}
+
+static void test_required(void **state) {
+    gate *g = NULL;
+    error_info err = {0};
+    gate_options o = {.require_token = true};
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    gate_decision d;
+    decide(g, NULL, &d);
+    assert_int_equal(d.http_status, 401);
+    assert_string_equal(d.message, "bearer token required in Authorization header");
+    gate_decision_clear(&d);
+    gate_free(g);
+}
+
+static void test_kubeconfig_mode_ignores_headers(void **state) {
+    gate *g = NULL;
+    error_info err = {0};
+    gate_options o = {.cluster_mode = GATE_CLUSTER_KUBECONFIG};
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    gate_decision d;
+    decide(g, "Bearer tok-123", &d);
+    assert_int_equal(d.http_status, 0);
+    assert_false(d.has_credential);
+    gate_decision_clear(&d);
+    gate_free(g);
+}
+
+static void test_impersonation_needs_validation(void **state) {
+    gate *g = NULL;
+    error_info err = {0};
+    gate_options o = {.cluster_mode = GATE_CLUSTER_IMPERSONATE};
+    assert_int_equal(gate_new(&o, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "validate_token"));
+}
+
+static void test_decisions_are_audited_without_tokens(void **state) {
+    char path[] = "/tmp/kubemcp-gate-audit-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    audit_log *log = NULL;
+    error_info err = {0};
+    assert_int_equal(audit_log_open(path, &log, &err), 0);
+    gate *g = NULL;
+    gate_options o = {.require_token = true, .audit = log};
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    gate_decision d;
+    decide(g, "Bearer very-secret-token-value", &d);
+    gate_decision_clear(&d);
+    decide(g, NULL, &d);
+    gate_decision_clear(&d);
+    gate_free(g);
+    audit_log_close(log);
+    FILE *f = fopen(path, "r");
+    char text[4096] = "";
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    unlink(path);
+    assert_non_null(strstr(text, "\"outcome\":\"allowed\""));
+    assert_non_null(strstr(text, "\"outcome\":\"refused\""));
+    assert_null(strstr(text, "very-secret-token-value"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_passthrough),
+        cmocka_unit_test(test_required),
+        cmocka_unit_test(test_kubeconfig_mode_ignores_headers),
+        cmocka_unit_test(test_impersonation_needs_validation),
+        cmocka_unit_test(test_decisions_are_audited_without_tokens),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
