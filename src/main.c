@@ -220,6 +220,8 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
                                                                                  : GATE_CLUSTER_IMPERSONATE,
             .tokenreview = reviews,
             .audit = audit,
+            .allowed_api_servers = &cfg->allowed_api_servers,
+            .provider = provider,
         };
         if (auth_headers && go.cluster_mode != GATE_CLUSTER_PASSTHROUGH) {
             fprintf(stderr, "kubemcp: the auth-headers strategy keeps no credentials of its own, so "

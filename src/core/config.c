@@ -100,6 +100,9 @@ static const config_field fields[] = {
      "server's own credentials) or impersonate (the server's credentials acting as the validated caller)"},
     {"allowed_namespaces", "allowed-namespaces", FIELD_LIST, OFF(allowed_namespaces), 0, 0, 0, NULL, "A,B",
      "confine every tool to these namespaces, on top of RBAC (default: no confinement)"},
+    {"allowed_api_servers", "allowed-api-servers", FIELD_LIST, OFF(allowed_api_servers), 0, 0, 0, NULL, "URL,...",
+     "API servers a request may choose with the kubernetes-server header (with its own bearer token); empty = "
+     "the header is refused"},
     {"audit_log", "audit-log", FIELD_STRING, OFF(audit_log), 0, 0, 0, NULL, "FILE",
      "write one JSON line per tool call and authentication decision to FILE, or \"stderr\" (default: off)"},
     {"port", "port", FIELD_PORT, OFF(port), 0, 0, 65535, NULL, "PORT",
@@ -371,6 +374,7 @@ kubemcp_config *config_free(kubemcp_config *cfg) {
     string_list_clear(&cfg->token_review_audiences);
     free(cfg->cluster_auth_mode);
     string_list_clear(&cfg->allowed_namespaces);
+    string_list_clear(&cfg->allowed_api_servers);
     free(cfg->audit_log);
     string_list_clear(&cfg->toolsets);
     string_list_clear(&cfg->enabled_tools);

@@ -40,6 +40,7 @@ typedef struct kubemcp_config {
      * Impersonate-User/Group of the validated caller. */
     char *cluster_auth_mode;
     string_list allowed_namespaces;      /* non-empty: every tool is confined to these namespaces */
+    string_list allowed_api_servers;     /* API server URLs a request may name with kubernetes-server */
     char *audit_log;                     /* NULL = off; "stderr" or a file for one JSON line per decision */
 
     /* Transport */

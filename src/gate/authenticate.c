@@ -1,11 +1,14 @@
 #include "gate/authenticate.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 struct gate {
@@ -71,15 +74,106 @@ static void refuse(gate_decision *d, int status, const char *code, const char *m
     snprintf(d->message, sizeof d->message, "%s", message);
 }
 
-void gate_authenticate(gate *g, const bearer_headers *headers, const char *source_address, gate_decision *d) {
+int gate_normalize_server_url(const char *url, char *out, size_t out_len) {
+    const char *rest;
+    if (strncasecmp(url, "https://", 8) == 0)
+        rest = url + 8;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        rest = url + 7;
+    else
+        return -EINVAL;
+    size_t scheme_len = (size_t)(rest - url);
+    size_t len = strlen(url);
+    while (len > scheme_len && url[len - 1] == '/')
+        len--;
+    if (len == scheme_len || len >= out_len || memchr(rest, '@', len - scheme_len) ||
+        memchr(rest, '?', len - scheme_len) || memchr(rest, '#', len - scheme_len))
+        return -EINVAL;
+    /* Only the authority is compared case-insensitively; a path (rare for API servers) is kept. */
+    const char *slash = memchr(rest, '/', len - scheme_len);
+    size_t authority_end = slash ? (size_t)(slash - url) : len;
+    for (size_t i = 0; i < len; i++)
+        out[i] = i < authority_end ? (char)tolower((unsigned char)url[i]) : url[i];
+    out[len] = '\0';
+    return 0;
+}
+
+/* The kubernetes-server / kubernetes-certificate-authority-data headers: the cluster they name, if
+ * allowed. 0 with *ret NULL when the request names none. */
+static int header_cluster(gate *g, const gate_request *req, kube_cluster **ret, error_info *err) {
+    *ret = NULL;
+    if (req->server_count == 0 && req->ca_data_count == 0)
+        return 0;
+    if (req->server_count != 1 || req->ca_data_count > 1)
+        return error_set(err, EINVAL, "send the kubernetes-server header once (and kubernetes-certificate-authority-data "
+                                      "at most once)");
+    char url[512];
+    if (gate_normalize_server_url(req->server[0], url, sizeof url) < 0)
+        return error_set(err, EINVAL, "the kubernetes-server header must be an http(s) URL without credentials, "
+                                      "query or fragment");
+    const string_list *allowed = g->opts.allowed_api_servers;
+    bool listed = false;
+    for (size_t i = 0; allowed && i < allowed->count && !listed; i++) {
+        char entry[512];
+        listed = gate_normalize_server_url(allowed->items[i], entry, sizeof entry) == 0 && strcmp(entry, url) == 0;
+    }
+    if (!listed)
+        return error_set(err, EPERM,
+                         allowed && allowed->count
+                             ? "the kubernetes-server header names an API server that is not on this server's "
+                               "allowed_api_servers list"
+                             : "per-request cluster selection (the kubernetes-server header) is off on this server; "
+                               "an operator can allow API servers with allowed_api_servers");
+    if (!g->opts.provider)
+        return error_set(err, EAGAIN, "Kubernetes access is not available on this server");
+    char *ca = NULL;
+    int ca_len = 0;
+    if (req->ca_data_count == 1) {
+        size_t in_len = strlen(req->ca_data[0]);
+        if (in_len > 64 * 1024)
+            return error_set(err, EINVAL, "the kubernetes-certificate-authority-data header is too large");
+        ca = malloc(in_len / 4 * 3 + 4);
+        if (!ca)
+            return error_set(err, ENOMEM, "out of memory");
+        ca_len = in_len % 4 == 0 ? EVP_DecodeBlock((unsigned char *)ca, (const unsigned char *)req->ca_data[0],
+                                                   (int)in_len)
+                                 : -1;
+        if (ca_len <= 0 || !strstr(ca, "-----BEGIN CERTIFICATE-----")) {
+            free(ca);
+            return error_set(err, EINVAL, "the kubernetes-certificate-authority-data header must be a base64-encoded "
+                                          "PEM certificate, as in a kubeconfig");
+        }
+        /* EVP_DecodeBlock counts padding as zero bytes. */
+        while (ca_len > 0 && ca[ca_len - 1] == '\0')
+            ca_len--;
+    }
+    int r = kube_provider_cluster_for_server(g->opts.provider, url, ca, (size_t)(ca_len > 0 ? ca_len : 0), ret, err);
+    free(ca);
+    return r;
+}
+
+void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
     memset(d, 0, sizeof *d);
     error_info err = {0};
     char *token = NULL;
+    const char *source_address = req->source_address;
     if (g->opts.cluster_mode != GATE_CLUSTER_KUBECONFIG || g->opts.require_token || g->opts.tokenreview) {
-        if (bearer_from_headers(headers, &token, &err) < 0) {
+        if (bearer_from_headers(&req->bearer, &token, &err) < 0) {
             refuse(d, 401, "invalid_request", err.message);
             goto out;
         }
+    }
+    int hr = header_cluster(g, req, &d->cluster, &err);
+    if (hr < 0) {
+        refuse(d, hr == -EPERM ? 403 : hr == -EAGAIN ? 503 : 400, "invalid_request", err.message);
+        goto out;
+    }
+    if (d->cluster && (!token || g->opts.cluster_mode != GATE_CLUSTER_PASSTHROUGH)) {
+        /* That cluster has no credentials of ours: only the caller's own token can be used there. */
+        refuse(d, token ? 400 : 401, "invalid_request",
+               token ? "the kubernetes-server header works only with cluster_auth_mode \"passthrough\""
+                     : "a request naming its API server (kubernetes-server) must bring a bearer token");
+        goto out;
     }
     if (!token) {
         if (g->opts.require_token) {
@@ -129,7 +223,9 @@ void gate_authenticate(gate *g, const bearer_headers *headers, const char *sourc
         snprintf(d->message, sizeof d->message, "bearer token passed through unvalidated");
 out:
     token = bearer_free(token);
-    if (d->http_status)
+    if (d->http_status) {
         gate_decision_clear(d);
+        d->cluster = NULL;
+    }
     audit_decision(g, d, source_address);
 }

@@ -24,6 +24,10 @@ typedef enum gate_cluster_mode {
 
 typedef struct gate_options {
     bool require_token;              /* require_oauth, or the auth-headers strategy */
+    /* Per-request cluster selection (kubernetes-server header): refused unless the URL is listed
+     * here, so a caller can never make us send a token to a host of its choosing. Empty = off. */
+    const string_list *allowed_api_servers;
+    kube_provider *provider;         /* borrowed: builds the clusters those headers name */
     gate_cluster_mode cluster_mode;
     tokenreview_cache *tokenreview;  /* borrowed; NULL = tokens are not validated */
     audit_log *audit;                /* borrowed; NULL = no audit */
@@ -46,10 +50,25 @@ typedef struct gate_decision {
     caller_identity *identity; /* owned, NULL when not validated */
     char *principal;          /* owned: who this is for session binding — the identity's username, or
                                * "sha256:<hex>" of an unvalidated token, or "" for anonymous */
+    kube_cluster *cluster;    /* borrowed: the cluster the kubernetes-server header chose, NULL = none */
 } gate_decision;
 
-/* Decides for one request. headers may hold no values (anonymous). source_address may be NULL. */
-void gate_authenticate(gate *g, const bearer_headers *headers, const char *source_address, gate_decision *ret);
+/* What the gate reads from one request (all borrowed; counts may be 0). */
+typedef struct gate_request {
+    bearer_headers bearer;
+    const char *const *server;  /* kubernetes-server header values */
+    size_t server_count;
+    const char *const *ca_data; /* kubernetes-certificate-authority-data values (base64 PEM) */
+    size_t ca_data_count;
+    const char *source_address; /* may be NULL */
+} gate_request;
+
+/* Decides for one request. */
+void gate_authenticate(gate *g, const gate_request *request, gate_decision *ret);
+
+/* "scheme://host[:port]" lower-cased scheme and host, without a trailing "/": how
+ * allowed_api_servers entries and kubernetes-server values are compared. -EINVAL if not http(s). */
+int gate_normalize_server_url(const char *url, char *out, size_t out_len);
 void gate_decision_clear(gate_decision *d);
 
 #endif

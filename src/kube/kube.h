@@ -52,6 +52,13 @@ int kube_provider_cluster(kube_provider *p, const char *context, kube_cluster **
  * becomes "DATA+OMITTED". Caller owns the result. */
 json_t *kube_provider_kubeconfig_view(kube_provider *p, const char *context, bool minify, error_info *err);
 
+/* A cluster chosen per request by URL (the kubernetes-server header), with the given CA (PEM; NULL
+ * = the system trust store) and no credentials of its own: every request must bring a bearer token.
+ * Kept and reused for the provider's life (bounded). The caller must have checked the URL against
+ * allowed_api_servers. Borrowed result. */
+int kube_provider_cluster_for_server(kube_provider *p, const char *server, const char *ca_pem, size_t ca_len,
+                                     kube_cluster **ret, error_info *err);
+
 const char *kube_cluster_default_namespace(const kube_cluster *c);
 const char *kube_cluster_server(const kube_cluster *c);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "core/buf.h"
 #include "kube/incluster.h"
 #include "kube/kube.h"
@@ -17,6 +19,19 @@
 #define INCLUSTER_CONTEXT "in-cluster"
 #define PEM_FILE_MAX (1024u * 1024u)
 
+/* A cluster a request named by header: kept for reuse (connections, discovery), keyed by server URL
+ * and the SHA-256 of its CA. */
+struct header_cluster {
+    struct header_cluster *next;
+    char *server;
+    unsigned char ca_digest[32];
+    kube_cluster *cluster;
+};
+
+/* At most this many distinct (server, CA) pairs are kept; allowed_api_servers bounds the servers,
+ * this bounds the CA variants a caller could make us build. */
+#define KUBE_HEADER_CLUSTERS_MAX 64
+
 struct kube_provider {
     char strategy[16];
     kubeconfig *kc;      /* kubeconfig and auth-headers */
@@ -25,6 +40,8 @@ struct kube_provider {
     size_t n_contexts;
     char *default_context;
     kube_cluster **clusters; /* parallel to contexts, built lazily */
+    struct header_cluster *header_clusters; /* chosen per request by header (allowed_api_servers) */
+    size_t n_header_clusters;
     pthread_mutex_t lock;
     long timeout_seconds;
     bool strip_credentials;
@@ -54,6 +71,13 @@ kube_provider *kube_provider_free(kube_provider *p) {
         free(p->contexts[i]);
     }
     free(p->clusters);
+    while (p->header_clusters) {
+        struct header_cluster *h = p->header_clusters;
+        p->header_clusters = h->next;
+        kube_cluster_free(h->cluster);
+        free(h->server);
+        free(h);
+    }
     free(p->contexts);
     free(p->default_context);
     kubeconfig_free(p->kc);
@@ -396,4 +420,57 @@ json_t *kube_provider_kubeconfig_view(kube_provider *p, const char *context, boo
     if (!root)
         error_set(err, ENOMEM, "out of memory rendering the kubeconfig");
     return root;
+}
+
+int kube_provider_cluster_for_server(kube_provider *p, const char *server, const char *ca_pem, size_t ca_len,
+                                     kube_cluster **ret, error_info *err) {
+    if (!server || !*server)
+        return error_set(err, EINVAL, "no API server URL given");
+    unsigned char digest[32] = {0};
+    if (ca_pem && ca_len)
+        SHA256((const unsigned char *)ca_pem, ca_len, digest);
+    pthread_mutex_lock(&p->lock);
+    int r = 0;
+    for (struct header_cluster *h = p->header_clusters; h; h = h->next) {
+        if (strcmp(h->server, server) == 0 && memcmp(h->ca_digest, digest, sizeof digest) == 0) {
+            *ret = h->cluster;
+            goto out;
+        }
+    }
+    if (p->n_header_clusters >= KUBE_HEADER_CLUSTERS_MAX) {
+        r = error_set(err, EMFILE,
+                      "too many different API servers and certificate authorities requested by header (%d); "
+                      "restart kubemcp or use fewer distinct kubernetes-certificate-authority-data values",
+                      KUBE_HEADER_CLUSTERS_MAX);
+        goto out;
+    }
+    struct header_cluster *h = calloc(1, sizeof *h);
+    if (!h || !(h->server = strdup(server))) {
+        free(h);
+        r = error_set(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(h->ca_digest, digest, sizeof digest);
+    /* No credentials of its own: every request to it must bring the caller's bearer token. */
+    kube_cluster_config cfg = {
+        .name = server,
+        .server = server,
+        .ca_pem = ca_len ? ca_pem : NULL,
+        .ca_len = ca_len,
+        .require_bearer = true,
+        .timeout_seconds = p->timeout_seconds,
+    };
+    r = kube_cluster_new(&cfg, &h->cluster, err);
+    if (r < 0) {
+        free(h->server);
+        free(h);
+        goto out;
+    }
+    h->next = p->header_clusters;
+    p->header_clusters = h;
+    p->n_header_clusters++;
+    *ret = h->cluster;
+out:
+    pthread_mutex_unlock(&p->lock);
+    return r;
 }

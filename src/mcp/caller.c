@@ -15,6 +15,7 @@ struct mcp_caller_copy {
     char *impersonate_uid;
     caller_identity *identity;
     char *source_address;
+    kube_cluster *cluster; /* borrowed: provider-owned, lives as long as the server */
 };
 
 static char *dup_or_null(const char *s, bool *failed) {
@@ -59,6 +60,7 @@ mcp_caller_copy *mcp_caller_copy_new(const mcp_caller *caller) {
     if (caller->identity && !(c->identity = caller_identity_copy(caller->identity)))
         failed = true;
     c->source_address = dup_or_null(caller->source_address, &failed);
+    c->cluster = caller->cluster;
     if (failed)
         return mcp_caller_copy_free(c);
     return c;
@@ -92,4 +94,8 @@ const caller_identity *mcp_caller_copy_identity(const mcp_caller_copy *c) {
 
 const char *mcp_caller_copy_source(const mcp_caller_copy *c) {
     return c ? c->source_address : NULL;
+}
+
+kube_cluster *mcp_caller_copy_cluster(const mcp_caller_copy *c) {
+    return c ? c->cluster : NULL;
 }

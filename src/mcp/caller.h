@@ -13,6 +13,7 @@ typedef struct mcp_caller {
     const kube_credential *credential; /* NULL = the server's own credentials */
     const caller_identity *identity;   /* NULL = not validated */
     const char *source_address;        /* NULL = stdio */
+    kube_cluster *cluster;             /* the cluster the request named by header; NULL = by context */
 } mcp_caller;
 
 /* An owned deep copy, kept by a tool call that outlives the request that started it. Secrets in
@@ -25,5 +26,6 @@ mcp_caller_copy *mcp_caller_copy_free(mcp_caller_copy *copy);
 const kube_credential *mcp_caller_copy_credential(const mcp_caller_copy *copy);
 const caller_identity *mcp_caller_copy_identity(const mcp_caller_copy *copy);
 const char *mcp_caller_copy_source(const mcp_caller_copy *copy);
+kube_cluster *mcp_caller_copy_cluster(const mcp_caller_copy *copy);
 
 #endif

@@ -264,6 +264,7 @@ static void run_tool_call(void *job) {
             .provider_error = server->opts.provider_error,
             .credential = call->caller ? mcp_caller_copy_credential(call->caller) : s->opts.credential,
             .identity = mcp_caller_copy_identity(call->caller),
+            .cluster_override = mcp_caller_copy_cluster(call->caller),
             .cancelled = &call->cancelled,
             .progress = call_progress,
             .progress_opaque = call,

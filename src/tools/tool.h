@@ -20,6 +20,7 @@ typedef struct tool_context {
     const char *provider_error;          /* borrowed; why provider is NULL (e.g. a broken kubeconfig) */
     const kube_credential *credential;   /* borrowed; NULL = the cluster's own credentials */
     const caller_identity *identity;     /* borrowed; the validated caller, NULL when unknown */
+    kube_cluster *cluster_override;      /* borrowed; the cluster the request chose by header, NULL = by context */
     const atomic_bool *cancelled;        /* set when the client cancels the call */
     /* Reports progress to the client when it asked for it (no-op otherwise). */
     void (*progress)(void *opaque, double progress, double total, const char *message);

@@ -235,13 +235,23 @@ int tool_check_denied(const kubemcp_config *cfg, const char *group, const char *
 /* --------------------------------------------------------- cluster/env */
 
 int tool_cluster(const tool_context *ctx, const json_t *args, kube_cluster **ret, error_info *err) {
-    if (!ctx || !ctx->provider)
-        return error_set(err, ENODEV,
-                         "no Kubernetes cluster is configured; start kubemcp with a kubeconfig "
-                         "(--kubeconfig or KUBECONFIG) or inside a cluster");
     const char *context = tool_arg_string(args, "context");
     if (context && !context[0])
         context = NULL;
+    if (ctx && ctx->cluster_override) {
+        if (context)
+            return error_set(err, EINVAL, "this request names its API server with the kubernetes-server header, so "
+                                          "the context argument cannot choose another; leave it out");
+        *ret = ctx->cluster_override;
+        return 0;
+    }
+    if (!ctx || !ctx->provider) {
+        if (ctx && ctx->provider_error)
+            return error_set(err, ENODEV, "Kubernetes is not available: %s", ctx->provider_error);
+        return error_set(err, ENODEV,
+                         "no Kubernetes cluster is configured; start kubemcp with a kubeconfig "
+                         "(--kubeconfig or KUBECONFIG) or inside a cluster");
+    }
     return kube_provider_cluster(ctx->provider, context, ret, err);
 }
 

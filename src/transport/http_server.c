@@ -364,12 +364,21 @@ static bool authenticate(http_request *req) {
     http_server *s = req->server;
     if (!s->opts.gate || req->authenticated)
         return !req->authenticated || req->auth.http_status == 0;
-    header_values authz = {.name = "Authorization"}, kauthz = {.name = "kubernetes-authorization"};
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_header, &authz);
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_header, &kauthz);
-    bearer_headers h = {authz.values, authz.count, kauthz.values, kauthz.count};
+    header_values authz = {.name = "Authorization"}, kauthz = {.name = "kubernetes-authorization"},
+                  server = {.name = "kubernetes-server"}, ca = {.name = "kubernetes-certificate-authority-data"};
+    header_values *wanted[] = {&authz, &kauthz, &server, &ca};
+    for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++)
+        MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_header, wanted[i]);
     client_address(req, req->peer, sizeof req->peer);
-    gate_authenticate(s->opts.gate, &h, req->peer[0] ? req->peer : NULL, &req->auth);
+    gate_request gr = {
+        .bearer = {authz.values, authz.count, kauthz.values, kauthz.count},
+        .server = server.values,
+        .server_count = server.count,
+        .ca_data = ca.values,
+        .ca_data_count = ca.count,
+        .source_address = req->peer[0] ? req->peer : NULL,
+    };
+    gate_authenticate(s->opts.gate, &gr, &req->auth);
     req->authenticated = true;
     if (s->opts.metrics)
         metrics_counter_add(s->opts.metrics, "kubemcp_auth_decisions_total", "outcome",
@@ -386,6 +395,7 @@ const mcp_caller *http_caller(http_request *req, mcp_caller *storage) {
         .credential = req->auth.has_credential ? &req->auth.credential : NULL,
         .identity = req->auth.identity,
         .source_address = req->peer[0] ? req->peer : NULL,
+        .cluster = req->auth.cluster,
     };
     return storage;
 }
@@ -427,7 +437,7 @@ static enum MHD_Result http_respond_unauthorized(http_request *req) {
                  d->error_code ? d->error_code : "invalid_request", description);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
     }
-    return queue(req, d->http_status == 401 ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+    return queue(req, (unsigned)d->http_status, resp);
 }
 
 static enum MHD_Result dispatch(http_request *req) {

@@ -241,3 +241,38 @@ test('allowed_namespaces confines every tool, on top of RBAC', async (t) => {
   const dep = await client.callTool({ name: 'resources_get', arguments: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'team-a' } });
   assert.ok(!dep.isError, text(dep));
 });
+
+test('per-request cluster selection: only API servers on allowed_api_servers', async (t) => {
+  const home = await startDouble(t);
+  const other = await startDouble(t);
+  const otherTokens = tokensOf(other);
+  const otherCa = readFileSync(path.join(other.dir, 'ca.crt')).toString('base64');
+  const srv = await startHttpServer(t, ['--kubeconfig', credentiallessKubeconfig(t, home),
+    '--cluster-provider-strategy', 'auth-headers', '--allowed-api-servers', `${other.url}/`]);
+  const headers = {
+    Authorization: `Bearer ${otherTokens.alice}`,
+    'kubernetes-server': other.url,
+    'kubernetes-certificate-authority-data': otherCa,
+  };
+  const alice = await sdkClient(t, streamable(srv, headers));
+  const r = await alice.callTool({ name: 'pods_list_in_namespace', arguments: { namespace: 'default' } });
+  assert.ok(!r.isError, text(r));
+  const seen = (await doubleRequests(other)).filter((x) => x.path.endsWith('/pods'));
+  assert.ok(seen.length >= 1 && seen.every((x) => x.user === 'alice'), 'the request went to the named cluster as alice');
+  assert.equal((await doubleRequests(home)).filter((x) => x.path.endsWith('/pods')).length, 0);
+
+  const notListed = await request(`${srv.url}/mcp`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers, 'kubernetes-server': home.url },
+    body: callBody(1, 'pods_list', {}),
+  });
+  assert.equal(notListed.status, 403);
+  assert.match(JSON.parse(notListed.body).error.message, /allowed_api_servers/);
+
+  const badCa = await request(`${srv.url}/mcp`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers, 'kubernetes-certificate-authority-data': 'not base64!' },
+    body: callBody(1, 'pods_list', {}),
+  });
+  assert.equal(badCa.status, 400);
+});

@@ -13,8 +13,53 @@
 
 static void decide(gate *g, const char *authorization, gate_decision *d) {
     const char *values[] = {authorization};
-    bearer_headers h = {values, authorization ? 1 : 0, NULL, 0};
-    gate_authenticate(g, &h, "127.0.0.1", d);
+    gate_request req = {.bearer = {values, authorization ? 1 : 0, NULL, 0}, .source_address = "127.0.0.1"};
+    gate_authenticate(g, &req, d);
+}
+
+static void test_server_url_normalisation(void **state) {
+    char out[128];
+    assert_int_equal(gate_normalize_server_url("HTTPS://API.Example.COM:6443/", out, sizeof out), 0);
+    assert_string_equal(out, "https://api.example.com:6443");
+    assert_int_equal(gate_normalize_server_url("https://h:6443/Prefix/", out, sizeof out), 0);
+    assert_string_equal(out, "https://h:6443/Prefix");
+    assert_int_equal(gate_normalize_server_url("ftp://h", out, sizeof out), -EINVAL);
+    assert_int_equal(gate_normalize_server_url("https://user:pw@h", out, sizeof out), -EINVAL);
+    assert_int_equal(gate_normalize_server_url("https://h?x=1", out, sizeof out), -EINVAL);
+    assert_int_equal(gate_normalize_server_url("https://", out, sizeof out), -EINVAL);
+}
+
+static void test_server_header_needs_allowlist(void **state) {
+    gate *g = NULL;
+    error_info err = {0};
+    string_list none = {0};
+    gate_options o = {.allowed_api_servers = &none};
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    const char *token[] = {"Bearer tok"};
+    const char *server[] = {"https://evil.example:6443"};
+    gate_request req = {.bearer = {token, 1, NULL, 0}, .server = server, .server_count = 1};
+    gate_decision d;
+    gate_authenticate(g, &req, &d);
+    assert_int_equal(d.http_status, 403);
+    assert_non_null(strstr(d.message, "allowed_api_servers"));
+    assert_null(d.cluster);
+    gate_decision_clear(&d);
+    gate_free(g);
+
+    char *items[] = {"https://good.example:6443", NULL};
+    string_list allowed = {items, 1};
+    o.allowed_api_servers = &allowed;
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    gate_authenticate(g, &req, &d);
+    assert_int_equal(d.http_status, 403); /* evil is still not on the list */
+    gate_decision_clear(&d);
+    /* Listed, but no provider to build it with, and without a token: refused either way. */
+    const char *good[] = {"https://GOOD.example:6443/"};
+    gate_request no_token = {.server = good, .server_count = 1};
+    gate_authenticate(g, &no_token, &d);
+    assert_true(d.http_status == 401 || d.http_status == 503);
+    gate_decision_clear(&d);
+    gate_free(g);
 }
 
 static void test_passthrough(void **state) {
@@ -116,6 +161,8 @@ static void test_decisions_are_audited_without_tokens(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_passthrough),
+        cmocka_unit_test(test_server_url_normalisation),
+        cmocka_unit_test(test_server_header_needs_allowlist),
         cmocka_unit_test(test_required),
         cmocka_unit_test(test_kubeconfig_mode_ignores_headers),
         cmocka_unit_test(test_impersonation_needs_validation),
