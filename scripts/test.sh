@@ -64,11 +64,17 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 step "Kubernetes API double self-check"
 run_node_tests double tests/fixtures/kube-apiserver-double/*.test.mjs
 
+artifacts=$(mktemp -d)
 step "end-to-end (Release binary)"
-KUBEMCP_BIN="$root/build/kubemcp" run_node_tests e2e-release --test-concurrency=2 tests/e2e/*.test.mjs
+KUBEMCP_E2E_ARTIFACTS="$artifacts" KUBEMCP_BIN="$root/build/kubemcp" \
+  run_node_tests e2e-release --test-concurrency=2 tests/e2e/*.test.mjs
 step "end-to-end (ASan+UBSan binary)"
 KUBEMCP_BIN="$root/build-asan/kubemcp" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_node_tests e2e-asan --test-concurrency=2 tests/e2e/*.test.mjs
+
+step "no credential in any log the end-to-end suites wrote"
+if "$node22" scripts/scan-logs.mjs "$artifacts"; then record log-scan 1 0; else record log-scan 0 1; fi
+rm -rf "$artifacts"
 
 step "MCP conformance suite (official @modelcontextprotocol/conformance)"
 conformance_out=$(scripts/conformance.sh build 2>&1)

@@ -2,7 +2,7 @@
 // test, a real MCP SDK client over stdio, and a raw line-level session for malformed input.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +11,20 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * With KUBEMCP_E2E_ARTIFACTS set, every log a process of the suite writes is kept there, with the
+ * tokens of every API double, so scripts/scan-logs.mjs can check afterwards that no token reached
+ * any log.
+ */
+const artifacts = process.env.KUBEMCP_E2E_ARTIFACTS;
+export function keepLog(kind, pid, chunk) {
+  if (artifacts) appendFileSync(path.join(artifacts, `${kind}-${process.pid}-${pid}.log`), chunk);
+}
+function keepTokens(dir) {
+  if (artifacts && existsSync(path.join(dir, 'tokens.json')))
+    copyFileSync(path.join(dir, 'tokens.json'), path.join(artifacts, `tokens-${path.basename(dir)}.json`));
+}
 export const repoRoot = path.resolve(here, '../../..');
 export const kubemcpBin = process.env.KUBEMCP_BIN ?? path.join(repoRoot, 'build/kubemcp');
 const doubleServer = path.join(repoRoot, 'tests/fixtures/kube-apiserver-double/server.mjs');
@@ -35,12 +49,13 @@ export async function startDouble(t) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => { stderr += d; keepLog('double', child.pid, d); });
   const ready = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`API double did not start in 30 s: ${stderr}`)), 30000);
     createInterface({ input: child.stdout }).once('line', (line) => { clearTimeout(timer); resolve(JSON.parse(line)); });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`API double exited (${code}): ${stderr}`)); });
   });
+  keepTokens(dir);
   t.after(() => stopProcess(child));
   return { ...ready, child };
 }
@@ -71,7 +86,7 @@ export async function connectClient(t, args = [], extraEnv = {}) {
     command: kubemcpBin, args, env: kubemcpEnv(extraEnv), stderr: 'pipe',
   });
   let stderr = '';
-  transport.stderr?.on('data', (d) => { stderr += d; });
+  transport.stderr?.on('data', (d) => { stderr += d; keepLog('kubemcp', 'stdio', d); });
   const client = new Client({ name: 'kubemcp-e2e', version: '1.0.0' });
   await client.connect(transport);
   // The SDK keeps the child private; its exit status is what this harness checks.
@@ -99,7 +114,7 @@ export function text(result) {
 export function rawSession(t, args = [], extraEnv = {}) {
   const child = spawn(kubemcpBin, args, { env: kubemcpEnv(extraEnv), stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => { stderr += d; keepLog('kubemcp', child.pid, d); });
   const lines = [];
   const waiters = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -146,7 +161,7 @@ export function runKubemcp(args, extraEnv = {}, input = '') {
     const child = spawn(kubemcpBin, args, { env: kubemcpEnv(extraEnv), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => { stderr += d; keepLog('kubemcp', child.pid, d); });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
     child.stdin.end(input);

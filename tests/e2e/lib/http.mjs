@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { kubemcpBin, kubemcpEnv } from './harness.mjs';
+import { keepLog, kubemcpBin, kubemcpEnv } from './harness.mjs';
 
 /** Starts `kubemcp --port 0 ...args`; resolves once it listens. */
 export async function startHttpServer(t, args = [], extraEnv = {}, { expectExit = 0 } = {}) {
@@ -18,6 +18,7 @@ export async function startHttpServer(t, args = [], extraEnv = {}, { expectExit 
     const timer = setTimeout(() => reject(new Error(`kubemcp did not listen in 20 s: ${stderr}`)), 20000);
     child.stderr.on('data', (d) => {
       stderr += d;
+      keepLog('kubemcp', child.pid, d);
       const m = /kubemcp listening on (\S+)/.exec(stderr);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
