@@ -38,7 +38,7 @@ size_t kube_provider_context_count(const kube_provider *p);
 const char *kube_provider_context_name(const kube_provider *p, size_t i);
 const char *kube_provider_default_context(const kube_provider *p);
 /* Cluster server URL of a context, for configuration_contexts_list (borrowed). */
-const char *kube_provider_context_server(const kube_provider *p, const char *context);
+char *kube_provider_context_server(const kube_provider *p, const char *context); /* malloc'd, userinfo redacted */
 
 /* The cluster for a context (NULL = default). Borrowed: lives as long as the provider.
  * Unknown context → -ENOENT with a message listing the known ones. */

@@ -919,8 +919,7 @@ static json_t *redacted_args(char *const *args, size_t n) {
     return out;
 }
 
-/* A URL with any user:password@ part replaced by REDACTED@. */
-static json_t *redacted_url(const char *url) {
+char *kubeconfig_redact_url(const char *url) {
     if (!url)
         return NULL;
     const char *scheme_end = strstr(url, "://");
@@ -930,11 +929,16 @@ static json_t *redacted_url(const char *url) {
         if (*p == '@')
             at = p;
     if (!at)
-        return json_string(url);
+        return strdup(url);
     char *text;
     if (asprintf(&text, "%.*sREDACTED%s", (int)(host_start - url), url, at) < 0)
         return NULL;
-    json_t *j = json_string(text);
+    return text;
+}
+
+static json_t *redacted_url(const char *url) {
+    char *text = kubeconfig_redact_url(url);
+    json_t *j = text ? json_string(text) : NULL;
     free(text);
     return j;
 }

@@ -115,4 +115,7 @@ int kube_read_file(const char *path, size_t max, const char *what, char **ret_da
 /* Standard base64 (padding optional, whitespace ignored). -EINVAL on bad input. */
 int kube_base64_decode(const char *in, size_t in_len, unsigned char **ret_data, size_t *ret_len);
 
+/* url with any user:password@ part replaced by REDACTED@ (malloc'd; NULL for NULL). */
+char *kubeconfig_redact_url(const char *url);
+
 #endif

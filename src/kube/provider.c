@@ -358,16 +358,17 @@ static ssize_t context_index(const kube_provider *p, const char *name) {
     return -1;
 }
 
-const char *kube_provider_context_server(const kube_provider *p, const char *context) {
+char *kube_provider_context_server(const kube_provider *p, const char *context) {
     if (!context)
         context = p->default_context;
     if (!context || context_index(p, context) < 0)
         return NULL;
     if (!p->kc)
-        return p->ic.server;
+        return kubeconfig_redact_url(p->ic.server);
     const kc_context *ctx = kubeconfig_context(p->kc, context);
     const kc_cluster *cl = ctx ? kubeconfig_cluster(p->kc, ctx->cluster) : NULL;
-    return cl ? cl->server : NULL;
+    /* A server URL may carry user:password@; a listing must not show it. */
+    return cl ? kubeconfig_redact_url(cl->server) : NULL;
 }
 
 int kube_provider_cluster(kube_provider *p, const char *context, kube_cluster **ret, error_info *err) {

@@ -84,18 +84,26 @@ static int configuration_contexts_list_handler(const tool_context *ctx, const js
     cells[0] = "CURRENT";
     cells[1] = "NAME";
     cells[2] = "SERVER";
+    char **servers = calloc(n + 1, sizeof *servers);
+    if (!servers) {
+        free(cells);
+        return tool_result_error(ret, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         const char *name = kube_provider_context_name(ctx->provider, i);
-        const char *server = name ? kube_provider_context_server(ctx->provider, name) : NULL;
+        servers[i] = name ? kube_provider_context_server(ctx->provider, name) : NULL;
         cells[(i + 1) * 3] = name && current && strcmp(name, current) == 0 ? "*" : "";
         cells[(i + 1) * 3 + 1] = name ? name : "";
-        cells[(i + 1) * 3 + 2] = server ? server : "";
+        cells[(i + 1) * 3 + 2] = servers[i] ? servers[i] : "";
     }
     buf table;
     buf_init(&table, 4u << 20);
     output_columns(cells, 3, n + 1, &table);
     tool_result_text(ctx, ret, table.data ? table.data : "", table.len, NULL);
     buf_free(&table);
+    for (size_t i = 0; i < n; i++)
+        free(servers[i]);
+    free(servers);
     free(cells);
     return 0;
 }

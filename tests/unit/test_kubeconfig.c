@@ -271,6 +271,13 @@ static void test_view_redacts_urls_and_split_args(void **state) {
     unlink(path);
 }
 
+static void assert_server(kube_provider *p, const char *context, const char *expected) {
+    char *server = kube_provider_context_server(p, context);
+    assert_non_null(server);
+    assert_string_equal(server, expected);
+    free(server);
+}
+
 static void test_provider_kubeconfig(void **state) {
     (void)state;
     error_info err = {0};
@@ -280,8 +287,8 @@ static void test_provider_kubeconfig(void **state) {
     assert_string_equal(kube_provider_strategy(p), "kubeconfig");
     assert_int_equal(kube_provider_context_count(p), 5);
     assert_string_equal(kube_provider_default_context(p), "dev");
-    assert_string_equal(kube_provider_context_server(p, "prod"), "https://prod.example.com:6443");
-    assert_string_equal(kube_provider_context_server(p, NULL), "https://127.0.0.1:6443");
+    assert_server(p, "prod", "https://prod.example.com:6443");
+    assert_server(p, NULL, "https://127.0.0.1:6443");
     kube_cluster *c = NULL;
     assert_int_equal(kube_provider_cluster(p, NULL, &c, &err), 0);
     assert_string_equal(kube_cluster_default_namespace(c), "team-a");
@@ -365,7 +372,7 @@ static void test_provider_autodetect(void **state) {
     const char *env_home[] = {home, NULL};
     o.env = env_home;
     assert_int_equal(kube_provider_new(&o, &p, &err), 0);
-    assert_string_equal(kube_provider_context_server(p, "h"), "https://home:6443");
+    assert_server(p, "h", "https://home:6443");
     p = kube_provider_free(p);
 
     /* in-cluster when no kubeconfig exists */
@@ -381,7 +388,7 @@ static void test_provider_autodetect(void **state) {
     o.incluster_dir = icdir;
     assert_int_equal(kube_provider_new(&o, &p, &err), 0);
     assert_string_equal(kube_provider_strategy(p), "in-cluster");
-    assert_string_equal(kube_provider_context_server(p, NULL), "https://[fd00::1]:443");
+    assert_server(p, NULL, "https://[fd00::1]:443");
     kube_cluster *c;
     assert_int_equal(kube_provider_cluster(p, NULL, &c, &err), 0);
     assert_string_equal(kube_cluster_default_namespace(c), "mcp-system");
