@@ -229,3 +229,15 @@ out:
     }
     audit_decision(g, d, source_address);
 }
+
+bool gate_needs_network(gate *g, const gate_request *req) {
+    if (!g->opts.tokenreview)
+        return false;
+    char *token = NULL;
+    error_info err = {0};
+    if (bearer_from_headers(&req->bearer, &token, &err) < 0 || !token)
+        return false;
+    bool cached = tokenreview_cached(g->opts.tokenreview, token);
+    bearer_free(token);
+    return !cached;
+}

@@ -63,8 +63,12 @@ typedef struct gate_request {
     const char *source_address; /* may be NULL */
 } gate_request;
 
-/* Decides for one request. */
+/* Decides for one request. May block on the network (a TokenReview not in the cache). */
 void gate_authenticate(gate *g, const gate_request *request, gate_decision *ret);
+
+/* Whether gate_authenticate would need the network for this request (a token to review that the
+ * cache cannot answer): the transport then runs it off its own threads. */
+bool gate_needs_network(gate *g, const gate_request *request);
 
 /* "scheme://host[:port]" lower-cased scheme and host, without a trailing "/": how
  * allowed_api_servers entries and kubernetes-server values are compared. -EINVAL if not http(s). */

@@ -367,3 +367,17 @@ int tokenreview_check(tokenreview_cache *c, const char *token, caller_identity *
         *ret = id;
     return r;
 }
+
+bool tokenreview_cached(tokenreview_cache *c, const char *token) {
+    if (!token || !*token)
+        return true;
+    unsigned char key[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)token, strlen(token), key);
+    long long now = c->now();
+    bool found = false;
+    pthread_mutex_lock(&c->lock);
+    for (const review_entry *e = c->buckets[bucket_of(c, key)]; e && !found; e = e->next)
+        found = CRYPTO_memcmp(e->key, key, sizeof e->key) == 0 && e->expires > now;
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}

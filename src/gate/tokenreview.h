@@ -4,6 +4,7 @@
 #ifndef KUBEMCP_GATE_TOKENREVIEW_H
 #define KUBEMCP_GATE_TOKENREVIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/error_info.h"
@@ -34,6 +35,9 @@ tokenreview_cache *tokenreview_cache_free(tokenreview_cache *c);
  * says why, in the API server's words, without the token); -EAGAIN or another negative errno when
  * the review itself could not be done (the caller answers 503, and nothing is cached). */
 int tokenreview_check(tokenreview_cache *c, const char *token, caller_identity **ret, error_info *err);
+
+/* Whether tokenreview_check would answer this token from the cache, without a network call. */
+bool tokenreview_cached(tokenreview_cache *c, const char *token);
 
 tokenreview_stats tokenreview_cache_stats(tokenreview_cache *c);
 

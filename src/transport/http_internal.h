@@ -71,6 +71,7 @@ struct http_session {
 };
 
 struct http_server {
+    struct worker_pool *auth_pool; /* runs gate decisions that wait on the network (TokenReview) */
     http_server_options opts;
     const kubemcp_config *cfg;
     struct MHD_Daemon *daemon;
@@ -149,6 +150,7 @@ typedef struct http_request {
     struct ready_waiter *ready;
     char rest_tool[160];
     bool authenticated;    /* auth holds the gate's decision for this request */
+    bool auth_pending;     /* suspended while a worker asks the gate (TokenReview) */
     char peer[64];         /* the client's address, for the audit log */
     gate_decision auth;    /* who is calling, and the credential their tool calls use */
 } http_request;

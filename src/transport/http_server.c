@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "gate/security_headers.h"
+#include "mcp/worker_pool.h"
 #include "transport/http_internal.h"
 
 #define READY_TIMEOUT_SECONDS 2.0
@@ -359,32 +360,85 @@ static void client_address(http_request *req, char *out, size_t out_len) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)out_len);
 }
 
-/* Runs the gate once per request; false when it refused (req->auth says why). */
-static bool authenticate(http_request *req) {
-    http_server *s = req->server;
-    if (!s->opts.gate || req->authenticated)
-        return !req->authenticated || req->auth.http_status == 0;
-    header_values authz = {.name = "Authorization"}, kauthz = {.name = "kubernetes-authorization"},
-                  server = {.name = "kubernetes-server"}, ca = {.name = "kubernetes-certificate-authority-data"};
-    header_values *wanted[] = {&authz, &kauthz, &server, &ca};
+/* The gate's view of a request; the header values point into the connection, which stays put
+ * while the request is alive (also while suspended). */
+typedef struct gate_headers {
+    header_values authz, kauthz, server, ca;
+    gate_request request;
+} gate_headers;
+
+static void read_gate_headers(http_request *req, gate_headers *h) {
+    *h = (gate_headers){.authz = {.name = "Authorization"}, .kauthz = {.name = "kubernetes-authorization"},
+                        .server = {.name = "kubernetes-server"},
+                        .ca = {.name = "kubernetes-certificate-authority-data"}};
+    header_values *wanted[] = {&h->authz, &h->kauthz, &h->server, &h->ca};
     for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++)
         MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_header, wanted[i]);
     client_address(req, req->peer, sizeof req->peer);
-    gate_request gr = {
-        .bearer = {authz.values, authz.count, kauthz.values, kauthz.count},
-        .server = server.values,
-        .server_count = server.count,
-        .ca_data = ca.values,
-        .ca_data_count = ca.count,
+    h->request = (gate_request){
+        .bearer = {h->authz.values, h->authz.count, h->kauthz.values, h->kauthz.count},
+        .server = h->server.values,
+        .server_count = h->server.count,
+        .ca_data = h->ca.values,
+        .ca_data_count = h->ca.count,
         .source_address = req->peer[0] ? req->peer : NULL,
     };
-    gate_authenticate(s->opts.gate, &gr, &req->auth);
-    req->authenticated = true;
+}
+
+static void record_auth_outcome(http_request *req) {
+    http_server *s = req->server;
     if (s->opts.metrics)
         metrics_counter_add(s->opts.metrics, "kubemcp_auth_decisions_total", "outcome",
                             req->auth.http_status == 0 ? "allowed"
                             : req->auth.http_status == 401 ? "refused" : "unavailable",
                             1);
+}
+
+/* A gate decision that waits on the network runs here, on the auth pool, while the connection is
+ * suspended; resuming it brings the request back to dispatch(). */
+static void authenticate_job(void *arg) {
+    http_request *req = arg;
+    gate_headers h;
+    read_gate_headers(req, &h);
+    gate_authenticate(req->server->opts.gate, &h.request, &req->auth);
+    req->authenticated = true;
+    record_auth_outcome(req);
+    req->auth_pending = false;
+    MHD_resume_connection(req->conn);
+}
+
+/* Starts the gate's decision for a request: true when it is known (req->auth), false when it was
+ * handed to the auth pool (the connection is suspended; dispatch runs again when it is resumed). */
+static bool authenticate_start(http_request *req) {
+    http_server *s = req->server;
+    if (req->authenticated)
+        return true;
+    gate_headers h;
+    read_gate_headers(req, &h);
+    if (s->auth_pool && gate_needs_network(s->opts.gate, &h.request)) {
+        req->auth_pending = true;
+        MHD_suspend_connection(req->conn);
+        if (worker_pool_submit(s->auth_pool, authenticate_job, req) == 0)
+            return false;
+        MHD_resume_connection(req->conn); /* queue full or stopping: decide here instead */
+        req->auth_pending = false;
+    }
+    gate_authenticate(s->opts.gate, &h.request, &req->auth);
+    req->authenticated = true;
+    record_auth_outcome(req);
+    return true;
+}
+
+/* Runs the gate once per request; false when it refused (req->auth says why). */
+static bool authenticate(http_request *req) {
+    http_server *s = req->server;
+    if (!s->opts.gate || req->authenticated)
+        return !req->authenticated || req->auth.http_status == 0;
+    gate_headers h;
+    read_gate_headers(req, &h);
+    gate_authenticate(s->opts.gate, &h.request, &req->auth);
+    req->authenticated = true;
+    record_auth_outcome(req);
     return req->auth.http_status == 0;
 }
 
@@ -449,10 +503,12 @@ static enum MHD_Result dispatch(http_request *req) {
                                                 req->route == ROUTE_MESSAGE || req->route == ROUTE_REST))
         return http_respond_jsonrpc_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, -32000,
                                           "the server is shutting down; reconnect in a moment");
-    if ((req->route == ROUTE_MCP || req->route == ROUTE_SSE || req->route == ROUTE_MESSAGE ||
-         req->route == ROUTE_REST) &&
-        !authenticate(req))
-        return http_respond_unauthorized(req);
+    if (req->route == ROUTE_MCP || req->route == ROUTE_SSE || req->route == ROUTE_MESSAGE || req->route == ROUTE_REST) {
+        if (req->server->opts.gate && !authenticate_start(req))
+            return MHD_YES; /* suspended until the gate has decided */
+        if (!authenticate(req))
+            return http_respond_unauthorized(req);
+    }
     switch (req->route) {
     case ROUTE_MCP:
         return streamable_http_handle(req);
@@ -526,8 +582,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         }
         return MHD_YES;
     }
-    if (req->done)
-        return MHD_YES; /* answered early (403/413); the rest of the body is discarded */
+    if (req->done || req->auth_pending)
+        return MHD_YES; /* answered early (403/413; the rest of the body is discarded), or suspended */
     if (*upload_data_size > 0) {
         if (!req->body_too_large && buf_append(&req->body, upload_data, *upload_data_size) < 0)
             req->body_too_large = true;
@@ -692,6 +748,7 @@ int http_server_set_allowed_origins(http_server *s, const string_list *origins, 
 }
 
 static void free_server(http_server *s) {
+    worker_pool_free(s->auth_pool);
     cors_policy_free(s->cors);
     http_tls_free(s->tls_state);
     http_sessions_fini(s);
@@ -727,6 +784,12 @@ int http_server_start(const http_server_options *opts, http_server **ret, error_
     }
     if ((r = cors_from_list(&cfg->allowed_origins, &s->cors, err)) < 0) {
         error_prefix(err, "allowed_origins");
+        goto fail;
+    }
+    /* Two threads for TokenReviews of tokens the cache has not seen; a burst beyond the queue is
+     * decided on the HTTP thread rather than refused. */
+    if (opts->gate && (r = worker_pool_new(2, 256, &s->auth_pool)) < 0) {
+        r = error_set(err, -r, "cannot start the authentication workers");
         goto fail;
     }
     if (cfg->tls_cert) {
@@ -813,6 +876,9 @@ http_server *http_server_stop(http_server *s) {
     if (!s)
         return NULL;
     http_server_quiesce(s);
+    /* Pending gate decisions finish and resume their connections before anything is torn down. */
+    if (s->auth_pool)
+        worker_pool_drain(s->auth_pool);
     /* Readiness waiters get an answer, streams end after what they hold, the sessions go. */
     pthread_mutex_lock(&s->ready_lock);
     s->prober_stop = true;

@@ -114,6 +114,9 @@ static void test_authenticated_identity_and_cache_hit(void **state) {
         caller_identity_free(id);
     }
     assert_int_equal(atomic_load(&reviews), 1);
+    /* The transport asks this before deciding whether the review must leave its thread. */
+    assert_true(tokenreview_cached(f->cache, "alice-token"));
+    assert_false(tokenreview_cached(f->cache, "never-seen"));
     tokenreview_stats s = tokenreview_cache_stats(f->cache);
     assert_int_equal(s.hits, 5);
     assert_int_equal(s.misses, 1);
