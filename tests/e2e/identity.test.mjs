@@ -276,3 +276,32 @@ test('per-request cluster selection: only API servers on allowed_api_servers', a
   });
   assert.equal(badCa.status, 400);
 });
+
+test('an expired service-account token is refused by the TokenReview, with 401', async (t) => {
+  const cluster = await startDouble(t);
+  const tokens = tokensOf(cluster);
+  // Re-sign the double's own service-account token with an expiry in the past, using its key.
+  const { createSign } = await import('node:crypto');
+  const [h, p] = tokens.sa.split('.');
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+  const now = Math.floor(Date.now() / 1000);
+  Object.assign(claims, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 });
+  const body = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const signature = createSign('RSA-SHA256').update(body).sign(readFileSync(path.join(cluster.dir, 'sa.key')));
+  const expired = `${body}.${signature.toString('base64url')}`;
+
+  const srv = await startHttpServer(t, ['--validate-token', '--require-oauth'], { KUBECONFIG: cluster.kubeconfig });
+  const r = await request(`${srv.url}/mcp`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${expired}` },
+    body: callBody(1, 'pods_list', {}),
+  });
+  assert.equal(r.status, 401);
+  assert.match(r.headers['www-authenticate'], /error="invalid_token"/);
+  // The same token, unexpired, is accepted: the refusal is about the expiry.
+  const fresh = await request(`${srv.url}/mcp`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens.sa}` },
+    body: callBody(2, 'pods_list_in_namespace', { namespace: 'default' }),
+  });
+  assert.equal(fresh.status, 200, fresh.body);
+  assert.ok(!srv.stderr().includes(expired.split('.')[2]), 'the token reached the log');
+});
