@@ -15,20 +15,8 @@
 
 #include "kube/exec_credential.h"
 
-static char tmpdir[256];
-
-static int setup_tmp(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/kubemcp-exec-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#define TEST_TMPDIR_PREFIX "kubemcp-exec"
+#include "test_tmpdir.h"
 
 /* Writes an executable plugin that counts its runs in <tmpdir>/calls, then runs body. */
 static const char *write_plugin(const char *name, const char *body) {

@@ -16,20 +16,8 @@
 
 #include "kube/incluster.h"
 
-static char tmpdir[256];
-
-static int setup_tmp(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/kubemcp-ic-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#define TEST_TMPDIR_PREFIX "kubemcp-ic"
+#include "test_tmpdir.h"
 
 static void write_file(const char *name, const char *content) {
     char path[512];

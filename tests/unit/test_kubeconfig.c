@@ -18,20 +18,8 @@
 
 #define DATA KUBEMCP_TEST_DATA_DIR "/kube"
 
-static char tmpdir[256];
-
-static int setup_tmp(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/kubemcp-kc-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#define TEST_TMPDIR_PREFIX "kubemcp-kc"
+#include "test_tmpdir.h"
 
 static char *write_tmp(const char *name, const char *content) {
     static char path[512];
