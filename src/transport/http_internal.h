@@ -15,8 +15,15 @@
 #include "gate/authenticate.h"
 #include "gate/cors.h"
 #include "transport/http_server.h"
+#include "transport/sse_replay.h"
 
 #define HTTP_SESSION_ID_LEN 64 /* 32 random bytes, hex */
+/* The `retry:` (milliseconds) sent with the priming event of a POST stream: how long a client
+ * whose stream ended before the response waits before it resumes with GET + Last-Event-ID. */
+#define HTTP_SSE_RETRY_MS 1000
+/* Streams of a session whose request was answered while no connection carried them, kept so the
+ * client can still resume them (the oldest goes first). */
+#define HTTP_PARKED_STREAMS_MAX 8
 /* Bound for buffers whose content is already bounded elsewhere (max_output_bytes, max_body_bytes). */
 #define HTTP_BUF_MAX ((size_t)1 << 30)
 
@@ -27,7 +34,8 @@ typedef struct http_tls http_tls;
 /* One pending answer on one connection: a JSON body awaited from a worker, or an SSE stream. */
 typedef enum stream_kind {
     STREAM_JSON,       /* POST answered with one application/json body */
-    STREAM_POST_SSE,   /* POST answered with text/event-stream, ends after the response */
+    STREAM_POST_SSE,   /* POST answered with text/event-stream, ends after the response; also the GET
+                        * that resumes such a stream (Last-Event-ID) */
     STREAM_STANDALONE, /* GET /mcp: server messages not related to a request */
     STREAM_LEGACY,     /* GET /sse: every message of the session */
 } stream_kind;
@@ -44,6 +52,11 @@ struct http_stream {
     bool counted;                /* counted in kubemcp_open_sse_streams */
     json_t *related_id;          /* the request this stream answers (JSON, POST_SSE) */
     buf out;                     /* bytes not yet handed to MHD (SSE) or the JSON answer */
+    /* Streamable HTTP SSE (POST_SSE, STANDALONE): event ids, and for POST_SSE the events kept for
+     * a client that resumes (guarded by lock). */
+    uint64_t number;             /* the stream's number in its session (ids "r<number>-<seq>") */
+    uint64_t next_seq;           /* the next event's seq; 0 is the priming event */
+    sse_replay replay;
     double last_write;           /* monotonic seconds */
     http_stream *session_next;   /* in the session's list (guarded by the session lock) */
     http_stream *server_next, *server_prev; /* in the server's list of SSE streams */
@@ -64,6 +77,9 @@ struct http_session {
     char *principal;                  /* who opened it (gate_decision.principal); NULL = no gate */
     mcp_session *mcp;
     http_stream *streams;    /* streams waiting for answers to requests */
+    http_stream *parked;     /* answered POST streams no connection carried: kept for resumption */
+    size_t parked_count;
+    uint64_t next_stream_number; /* numbers SSE streams for their event ids */
     http_stream *standalone; /* GET /mcp or /sse stream */
     json_t *tool_calls;      /* {"<id json>": {"tool":…, "start":…}} for metrics */
     http_session *next_by_handle;
@@ -199,6 +215,17 @@ void http_stream_unref(http_stream *st);
  * session's standalone stream (an older one ends). */
 void http_session_attach(http_session *hs, http_stream *st);
 void http_session_detach(http_session *hs, http_stream *st);
+/* The connection carrying st ended (completed callback): detaches it, except a numbered POST
+ * stream still waiting for its response, which stays for the client to resume. */
+void http_session_release_stream(http_session *hs, http_stream *st);
+/* Resumes a POST stream for a GET carrying Last-Event-ID: a new stream (reference returned in
+ * *ret) takes over the request's stream (its number, related_id and replay buffer), holding the
+ * events after last_seq; the old stream ends. -ENOENT when the session has no such stream
+ * (answered and delivered, never opened, or dropped), -ERANGE when events after last_seq were
+ * evicted already (the stream is resumed with what is left). */
+int http_session_resume(http_session *hs, uint64_t number, uint64_t last_seq, http_stream **ret);
+/* Writes the priming event of a POST stream (its id and retry:, empty data). */
+void http_stream_prime(http_stream *st);
 /* Appends bytes and wakes the connection (from any thread). */
 void http_stream_push(http_stream *st, const char *data, size_t len, bool finish);
 /* Ends the stream after what it holds. */

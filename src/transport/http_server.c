@@ -620,7 +620,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
             metrics_gauge_add(s->opts.metrics, "kubemcp_open_sse_streams", -1);
         http_stream_unbind(st);
         if (req->session)
-            http_session_detach(req->session, st);
+            http_session_release_stream(req->session, st);
         /* A legacy client that leaves ends its session: nobody could read the answers. */
         if (req->session && st->kind == STREAM_LEGACY)
             http_session_close(req->session);

@@ -75,6 +75,7 @@ http_stream *http_stream_new(http_server *s, stream_kind kind, const json_t *rel
     st->server = s;
     st->related_id = related_id ? json_deep_copy(related_id) : NULL;
     buf_init(&st->out, kind == STREAM_JSON ? HTTP_BUF_MAX : SSE_CHUNK_MAX);
+    sse_replay_init(&st->replay);
     st->last_write = http_now();
     return st;
 }
@@ -95,6 +96,7 @@ void http_stream_unref(http_stream *st) {
         return;
     json_decref(st->related_id);
     buf_free(&st->out);
+    sse_replay_clear(&st->replay);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
@@ -124,6 +126,19 @@ void http_stream_push(http_stream *st, const char *data, size_t len, bool finish
 
 void http_stream_finish(http_stream *st) {
     http_stream_push(st, NULL, 0, true);
+}
+
+/* SEP-1699: the first event of a POST stream has an id and no data, so a client whose stream
+ * ends before the response knows where to resume from; retry: tells it how long to wait. */
+void http_stream_prime(http_stream *st) {
+    pthread_mutex_lock(&st->lock);
+    if (st->number && !st->finished) {
+        char id[SSE_EVENT_ID_MAX];
+        sse_event_id_format(id, sizeof id, SSE_KIND_REQUEST, st->number, 0);
+        buf_printf(&st->out, "id: %s\nretry: %d\ndata: \n\n", id, HTTP_SSE_RETRY_MS);
+        stream_wake_locked(st);
+    }
+    pthread_mutex_unlock(&st->lock);
 }
 
 void http_stream_bind(http_stream *st, struct MHD_Connection *conn) {
@@ -328,10 +343,51 @@ void http_session_note_tool_call(http_session *hs, const json_t *id, const char 
     free(key);
 }
 
-static void sse_event(buf *b, const char *json, size_t len) {
-    buf_append_str(b, "event: message\ndata: ");
+/* Formats one message as the next event of st, with its id when the stream is numbered; returns
+ * the event's seq (0 = no id). Caller holds st->lock. */
+static uint64_t sse_event_locked(http_stream *st, buf *b, const char *json, size_t len) {
+    uint64_t seq = 0;
+    buf_append_str(b, "event: message\n");
+    if (st->number) {
+        seq = st->next_seq++;
+        char id[SSE_EVENT_ID_MAX];
+        sse_event_id_format(id, sizeof id, st->kind == STREAM_STANDALONE ? SSE_KIND_GET : SSE_KIND_REQUEST, st->number,
+                            seq);
+        buf_printf(b, "id: %s\n", id);
+    }
+    buf_append_str(b, "data: ");
     buf_append(b, json, len);
     buf_append_str(b, "\n\n");
+    return seq;
+}
+
+/* Takes st off the session's list of streams waiting for answers; true when it was there (the
+ * list's reference now belongs to the caller). Caller holds hs->lock. */
+static bool unlink_stream_locked(http_session *hs, http_stream *st) {
+    for (http_stream **p = &hs->streams; *p; p = &(*p)->session_next)
+        if (*p == st) {
+            *p = st->session_next;
+            st->session_next = NULL;
+            return true;
+        }
+    return false;
+}
+
+/* Keeps an answered stream no connection carried, for a client that resumes it; returns the
+ * oldest parked stream when there are too many (the caller drops its reference). Caller holds
+ * hs->lock and hands over the list reference of st. */
+static http_stream *park_locked(http_session *hs, http_stream *st) {
+    st->session_next = hs->parked;
+    hs->parked = st;
+    if (++hs->parked_count <= HTTP_PARKED_STREAMS_MAX)
+        return NULL;
+    http_stream **p = &hs->parked;
+    while ((*p)->session_next)
+        p = &(*p)->session_next;
+    http_stream *oldest = *p;
+    *p = NULL;
+    hs->parked_count--;
+    return oldest;
 }
 
 /* Remembers the version an initialize answer settled on. */
@@ -360,7 +416,9 @@ static void session_send(void *opaque, const char *json, size_t len, const json_
     if (is_response)
         record_tool_call(hs, json, len, related_id);
 
-    http_stream *target = NULL;
+    /* Routing and delivery happen under the session lock, so the events of one stream keep their
+     * order and a resuming GET (http_session_resume) never misses one. */
+    http_stream *target = NULL, *release = NULL;
     pthread_mutex_lock(&hs->lock);
     if (!hs->legacy && related_id) {
         for (http_stream *st = hs->streams; st; st = st->session_next)
@@ -374,9 +432,6 @@ static void session_send(void *opaque, const char *json, size_t len, const json_
     }
     if (!target)
         target = hs->standalone;
-    if (target)
-        http_stream_ref(target);
-    pthread_mutex_unlock(&hs->lock);
 
     if (!target) {
         log_debug("no stream is open for a server message; dropped");
@@ -390,24 +445,124 @@ static void session_send(void *opaque, const char *json, size_t len, const json_
             stream_wake_locked(target);
         }
         pthread_mutex_unlock(&target->lock);
+        if (is_response && unlink_stream_locked(hs, target))
+            release = target;
     } else {
         buf ev;
         buf_init(&ev, HTTP_BUF_MAX);
-        sse_event(&ev, json, len);
         bool ends = target->kind == STREAM_POST_SSE && is_response;
-        if (ends) {
-            pthread_mutex_lock(&target->lock);
+        pthread_mutex_lock(&target->lock);
+        uint64_t seq = sse_event_locked(target, &ev, json, len);
+        /* Kept for a client that resumes; a response no connection carries is still delivered so. */
+        if (target->kind == STREAM_POST_SSE && seq && sse_replay_add(&target->replay, seq, ev.data, ev.len) < 0)
+            log_warn("out of memory keeping an SSE event for resumption");
+        bool live = !target->finished && target->conn;
+        if (ends)
             target->answered = true;
-            pthread_mutex_unlock(&target->lock);
-        }
+        pthread_mutex_unlock(&target->lock);
         http_stream_push(target, ev.data, ev.len, ends);
         buf_free(&ev);
+        if (ends && unlink_stream_locked(hs, target))
+            release = live || !target->number ? target : park_locked(hs, target);
     }
-    if (target && (target->kind == STREAM_JSON || target->kind == STREAM_POST_SSE) && is_response)
-        http_session_detach(hs, target);
-    if (target)
-        http_stream_unref(target);
+    pthread_mutex_unlock(&hs->lock);
+    http_stream_unref(release);
     http_session_unref(hs);
+}
+
+/* mcp_session_options.close_stream: ends the HTTP response carrying the request's POST stream
+ * now; the request goes on, and its later events wait in the stream's replay buffer for the
+ * client's GET with Last-Event-ID. */
+static int session_close_stream(void *opaque, const json_t *related_id) {
+    http_session *hs = handle_find_ref((uint64_t)(uintptr_t)opaque);
+    if (!hs)
+        return -ENOTSUP;
+    int r = -ENOTSUP;
+    pthread_mutex_lock(&hs->lock);
+    for (http_stream *st = related_id ? hs->streams : NULL; st; st = st->session_next) {
+        if (st->kind != STREAM_POST_SSE || !st->number || !st->related_id || !json_equal(st->related_id, related_id))
+            continue;
+        pthread_mutex_lock(&st->lock);
+        if (!st->answered) {
+            st->finished = true;
+            stream_wake_locked(st);
+            r = 0;
+        }
+        pthread_mutex_unlock(&st->lock);
+        break;
+    }
+    pthread_mutex_unlock(&hs->lock);
+    http_session_unref(hs);
+    return r;
+}
+
+int http_session_resume(http_session *hs, uint64_t number, uint64_t last_seq, http_stream **ret) {
+    pthread_mutex_lock(&hs->lock);
+    http_stream *old = NULL, **link = NULL;
+    bool parked = false;
+    for (http_stream **p = &hs->streams; *p && !old; p = &(*p)->session_next)
+        if ((*p)->kind == STREAM_POST_SSE && (*p)->number == number) {
+            old = *p;
+            link = p;
+        }
+    for (http_stream **p = &hs->parked; *p && !old; p = &(*p)->session_next)
+        if ((*p)->number == number) {
+            old = *p;
+            link = p;
+            parked = true;
+        }
+    if (!old || hs->closed) {
+        pthread_mutex_unlock(&hs->lock);
+        return -ENOENT;
+    }
+    http_stream *st = http_stream_new(hs->server, STREAM_POST_SSE, old->related_id);
+    if (!st) {
+        pthread_mutex_unlock(&hs->lock);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&old->lock);
+    if (last_seq >= old->next_seq) {
+        /* An id this stream never sent. */
+        pthread_mutex_unlock(&old->lock);
+        pthread_mutex_unlock(&hs->lock);
+        http_stream_unref(st);
+        return -ENOENT;
+    }
+    st->number = old->number;
+    st->next_seq = old->next_seq;
+    st->answered = old->answered;
+    sse_replay_move(&st->replay, &old->replay);
+    /* The old connection, if the client still has it, ends: the new one carries the stream. */
+    old->finished = true;
+    stream_wake_locked(old);
+    pthread_mutex_unlock(&old->lock);
+    int r = sse_replay_since(&st->replay, last_seq, &st->out);
+    if (st->answered)
+        st->finished = true; /* everything is in out: the stream ends after it */
+    /* The list's reference to old passes to st (taken below); a parked stream is consumed. */
+    *link = old->session_next;
+    old->session_next = NULL;
+    if (parked) {
+        hs->parked_count--;
+    } else {
+        st->session_next = *link;
+        *link = st;
+        http_stream_ref(st);
+    }
+    pthread_mutex_unlock(&hs->lock);
+    http_stream_unref(old);
+    *ret = st;
+    return r == -ERANGE ? -ERANGE : 0;
+}
+
+void http_session_release_stream(http_session *hs, http_stream *st) {
+    pthread_mutex_lock(&st->lock);
+    bool keep = st->kind == STREAM_POST_SSE && st->number && !st->answered;
+    pthread_mutex_unlock(&st->lock);
+    /* A POST stream whose response has not come yet stays with the session: the client may
+     * resume it (SEP-1699), and its events wait in the replay buffer until then. */
+    if (!keep)
+        http_session_detach(hs, st);
 }
 
 static int random_id(char out[HTTP_SESSION_ID_LEN + 1]) {
@@ -457,7 +612,11 @@ int http_session_new(http_server *s, bool with_id, bool legacy, http_session **r
             metrics_gauge_add(s->opts.metrics, "kubemcp_sessions", 1);
     }
     handle_add(hs);
-    mcp_session_options so = {.send = session_send, .send_opaque = (void *)(uintptr_t)hs->handle};
+    mcp_session_options so = {
+        .send = session_send,
+        .send_opaque = (void *)(uintptr_t)hs->handle,
+        .close_stream = session_close_stream,
+    };
     int r = mcp_session_new(s->opts.mcp, &so, &hs->mcp);
     if (r < 0) {
         http_session_close(hs);
@@ -498,9 +657,11 @@ void http_session_close(http_session *hs) {
         return;
     }
     hs->closed = true;
-    http_stream *streams = hs->streams, *standalone = hs->standalone;
+    http_stream *streams = hs->streams, *standalone = hs->standalone, *parked = hs->parked;
     hs->streams = NULL;
     hs->standalone = NULL;
+    hs->parked = NULL;
+    hs->parked_count = 0;
     mcp_session *mcp = hs->mcp;
     hs->mcp = NULL;
     pthread_mutex_unlock(&hs->lock);
@@ -532,6 +693,12 @@ void http_session_close(http_session *hs) {
         http_stream_finish(standalone);
         http_stream_unref(standalone);
     }
+    while (parked) {
+        http_stream *next = parked->session_next;
+        parked->session_next = NULL;
+        http_stream_unref(parked);
+        parked = next;
+    }
     if (mcp)
         mcp_session_close(mcp);
     if (table_ref)
@@ -547,6 +714,13 @@ void http_session_attach(http_session *hs, http_stream *st) {
         return;
     }
     http_stream_ref(st);
+    if (hs->id[0] && (st->kind == STREAM_POST_SSE || st->kind == STREAM_STANDALONE)) {
+        /* Event ids (and so resumption) only where a client can come back: a session with an id. */
+        pthread_mutex_lock(&st->lock);
+        st->number = ++hs->next_stream_number;
+        st->next_seq = 1;
+        pthread_mutex_unlock(&st->lock);
+    }
     if (st->kind == STREAM_STANDALONE || st->kind == STREAM_LEGACY) {
         old = hs->standalone;
         hs->standalone = st;

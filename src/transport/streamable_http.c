@@ -207,6 +207,7 @@ static enum MHD_Result handle_post(http_request *req) {
     json_decref(msg);
     http_session_attach(hs, st);
     if (sse) {
+        http_stream_prime(st);
         enum MHD_Result r = http_respond_sse(req, st, NULL);
         mcp_session_receive_as(hs->mcp, body, len, caller);
         return r;
@@ -214,6 +215,44 @@ static enum MHD_Result handle_post(http_request *req) {
     http_stream_bind(st, req->conn);
     mcp_session_receive_as(hs->mcp, body, len, caller);
     return http_answer_waiting(req);
+}
+
+static enum MHD_Result open_standalone(http_request *req) {
+    http_stream *st = http_stream_new(req->server, STREAM_STANDALONE, NULL);
+    if (!st)
+        return MHD_NO;
+    req->stream = st;
+    http_session_attach(req->session, st);
+    return http_respond_sse(req, st, NULL);
+}
+
+/* GET with Last-Event-ID (SEP-1699): the events of that one stream after that id, then the rest
+ * of its request's messages, response included. Another stream's events are never replayed. */
+static enum MHD_Result resume_stream(http_request *req, const char *last_event_id) {
+    char kind;
+    uint64_t number, seq;
+    if (sse_event_id_parse(last_event_id, &kind, &number, &seq) < 0)
+        return http_respond_jsonrpc_error(req, MHD_HTTP_BAD_REQUEST, -32600,
+                                          "Bad Request: Last-Event-ID is not an event id this server sent; "
+                                          "reconnect without it");
+    /* GET streams carry messages unrelated to requests and are not replayed (the spec lets a
+     * server choose): the client gets a fresh one. */
+    if (kind == SSE_KIND_GET)
+        return open_standalone(req);
+    http_stream *st = NULL;
+    int r = http_session_resume(req->session, number, seq, &st);
+    if (r == -ENOENT)
+        return http_respond_jsonrpc_error(req, MHD_HTTP_BAD_REQUEST, -32600,
+                                          "Bad Request: the stream named by Last-Event-ID cannot be resumed (its "
+                                          "request was answered and delivered, or the session never had it); "
+                                          "send the request again");
+    if (r == -ENOMEM)
+        return MHD_NO;
+    if (r == -ERANGE)
+        log_warn("MCP session %.8s…: resuming stream %s after events that were dropped from its replay buffer",
+                 req->session->id, last_event_id);
+    req->stream = st;
+    return http_respond_sse(req, st, NULL);
 }
 
 static enum MHD_Result handle_get(http_request *req) {
@@ -231,12 +270,10 @@ static enum MHD_Result handle_get(http_request *req) {
         return http_respond_jsonrpc_error(req, MHD_HTTP_NOT_ACCEPTABLE, -32600,
                                           "Not Acceptable: GET /mcp opens an event stream; send Accept: "
                                           "text/event-stream");
-    http_stream *st = http_stream_new(s, STREAM_STANDALONE, NULL);
-    if (!st)
-        return MHD_NO;
-    req->stream = st;
-    http_session_attach(req->session, st);
-    return http_respond_sse(req, st, NULL);
+    const char *last_event_id = http_header(req, "Last-Event-ID");
+    if (last_event_id)
+        return resume_stream(req, last_event_id);
+    return open_standalone(req);
 }
 
 static enum MHD_Result handle_delete(http_request *req) {

@@ -376,3 +376,181 @@ current-context: x
   const { code } = await srv.exited;
   assert.equal(code, 0, srv.stderr());
 });
+
+/** POSTs one message to /mcp and reads the answer as SSE events ({id, event, data, retry}). */
+function postSse(url, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(url), { method: 'POST', headers: { ...json, ...headers }, agent: false }, (res) => {
+      const events = [];
+      const waiters = [];
+      let pending = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        pending += d;
+        let i;
+        while ((i = pending.indexOf('\n\n')) >= 0) {
+          const ev = { id: undefined, event: 'message', data: undefined, retry: undefined };
+          for (const line of pending.slice(0, i).split('\n')) {
+            const [, k, v] = /^([a-z]+): ?(.*)$/.exec(line) ?? [];
+            if (k === 'data') ev.data = (ev.data === undefined ? '' : `${ev.data}\n`) + v;
+            else if (k) ev[k] = v;
+          }
+          pending = pending.slice(i + 2);
+          if (ev.data !== undefined) events.push(ev);
+          for (const w of waiters.splice(0)) w();
+        }
+      });
+      const ended = new Promise((r) => { res.on('end', r); res.on('close', r); });
+      const next = (ms = 10000) => new Promise((res2, rej2) => {
+        if (events.length) { res2(events.shift()); return; }
+        const timer = setTimeout(() => rej2(new Error(`no SSE event in ${ms} ms`)), ms);
+        waiters.push(() => { clearTimeout(timer); res2(events.shift()); });
+      });
+      resolve({ res, events, next, ended, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('SEP-1699: POST streams are primed, and a client that lost one resumes it with GET + Last-Event-ID', async (t) => {
+  const dir = scratchDir(t);
+  // A slow API server (every answer takes 1.5 s), so the calls are still running when the client drops.
+  const slow = http.createServer((req, res) => {
+    setTimeout(() => {
+      res.setHeader('Content-Type', 'application/json');
+      const ns = /namespaces\/([^/]+)\/pods/.exec(req.url)?.[1] ?? 'all';
+      res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' },
+        items: [{ metadata: { name: `pod-in-${ns}`, namespace: ns } }] }));
+    }, 1500);
+  });
+  await new Promise((r) => slow.listen(0, '127.0.0.1', r));
+  t.after(() => { slow.closeAllConnections(); slow.close(); });
+  const kc = writeFile(dir, 'kubeconfig', `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:${slow.address().port}"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`);
+  const srv = await startHttpServer(t, [], { KUBECONFIG: kc });
+  const mcp = `${srv.url}/mcp`;
+  const first = await request(mcp, { method: 'POST', headers: json, body: init() });
+  const sid = first.headers['mcp-session-id'];
+  const h = { 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': '2025-11-25' };
+  await request(mcp, { method: 'POST', headers: { ...json, ...h }, body: '{"jsonrpc":"2.0","method":"notifications/initialized"}' });
+  const call = (id, namespace) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call',
+    params: { name: 'pods_list_in_namespace', arguments: { namespace } } });
+
+  // Two calls on two POST streams; each starts with a priming event: an id, retry:, empty data.
+  const a = await postSse(mcp, h, call(1, 'alpha'));
+  const b = await postSse(mcp, h, call(2, 'beta'));
+  const primeA = await a.next();
+  const primeB = await b.next();
+  for (const p of [primeA, primeB]) {
+    assert.equal(p.data, '');
+    assert.match(p.id, /^r\d+-0$/);
+    assert.equal(p.retry, '1000');
+  }
+  assert.notEqual(primeA.id, primeB.id, 'event ids are unique across the session and name their stream');
+  a.close();
+  b.close();
+
+  // Resuming b's stream delivers b's answer, and never a's.
+  const rb = await openSseWithIds(mcp, { ...h, 'Last-Event-ID': primeB.id });
+  assert.equal(rb.status, 200);
+  const ra = await openSseWithIds(mcp, { ...h, 'Last-Event-ID': primeA.id });
+  assert.equal(ra.status, 200);
+  const gotB = await rb.all;
+  const gotA = await ra.all;
+  assert.equal(gotB.length, 1, JSON.stringify(gotB));
+  assert.equal(JSON.parse(gotB[0].data).id, 2);
+  assert.match(JSON.parse(gotB[0].data).result.content[0].text, /pod-in-beta/);
+  assert.equal(gotB[0].id, primeB.id.replace(/-0$/, '-1'));
+  assert.equal(gotA.length, 1, JSON.stringify(gotA));
+  assert.equal(JSON.parse(gotA[0].data).id, 1);
+  assert.match(JSON.parse(gotA[0].data).result.content[0].text, /pod-in-alpha/);
+
+  // A delivered stream cannot be resumed again; an id this server never sent is refused.
+  const again = await request(mcp, { headers: { Accept: 'text/event-stream', ...h, 'Last-Event-ID': primeB.id } });
+  assert.equal(again.status, 400);
+  assert.match(JSON.parse(again.body).error.message, /cannot be resumed/);
+  const bogus = await request(mcp, { headers: { Accept: 'text/event-stream', ...h, 'Last-Event-ID': 'not-an-id' } });
+  assert.equal(bogus.status, 400);
+  // Another session cannot resume this session's streams.
+  const other = await request(mcp, { method: 'POST', headers: json, body: init() });
+  const foreign = await request(mcp, { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': other.headers['mcp-session-id'],
+    'MCP-Protocol-Version': '2025-11-25', 'Last-Event-ID': primeA.id } });
+  assert.equal(foreign.status, 400);
+});
+
+/** GET /mcp as SSE, collecting events with ids until the server ends the stream. */
+function openSseWithIds(url, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(url), { method: 'GET', headers: { Accept: 'text/event-stream', ...headers }, agent: false }, (res) => {
+      let raw = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { raw += d; });
+      const all = new Promise((done, fail) => {
+        const timer = setTimeout(() => { req.destroy(); fail(new Error(`the resumed stream did not end: ${raw}`)); }, 10000);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const events = raw.split('\n\n').filter((b) => /^data:/m.test(b)).map((b) => ({
+            id: /^id: (.*)$/m.exec(b)?.[1], data: /^data: (.*)$/m.exec(b)[1] }));
+          done(events);
+        });
+      });
+      resolve({ status: res.statusCode, all });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Runs the MCP Inspector CLI (npm @modelcontextprotocol/inspector, v2 `--cli` mode); resolves {code, stdout, stderr}. */
+function inspectorCli(t, args) {
+  const dir = scratchDir(t);
+  const bin = path.join(repoRoot, 'tests/e2e/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
+  // Its catalog and secret store live under HOME: a scratch directory, not ours.
+  const child = spawn(process.execPath, [bin, '--cli', ...args], {
+    cwd: dir, env: { PATH: process.env.PATH, HOME: dir, MCP_CATALOG_PATH: path.join(dir, 'mcp.json') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch {} }, 30000);
+    child.once('exit', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? signal, stdout, stderr }); });
+  });
+}
+
+test('MCP Inspector CLI over Streamable HTTP: tools/list and tools/call', async (t) => {
+  const cluster = await startDouble(t);
+  const srv = await startHttpServer(t, [], { KUBECONFIG: cluster.kubeconfig });
+  const url = `${srv.url}/mcp`;
+
+  const list = await inspectorCli(t, [url, '--transport', 'http', '--method', 'tools/list']);
+  assert.equal(list.code, 0, list.stderr);
+  const { tools } = JSON.parse(list.stdout);
+  const names = tools.map((x) => x.name);
+  for (const name of ['pods_list', 'pods_list_in_namespace', 'namespaces_list']) assert.ok(names.includes(name), name);
+  const inNs = tools.find((x) => x.name === 'pods_list_in_namespace');
+  assert.ok(inNs.description);
+  assert.deepEqual(inNs.inputSchema.required, ['namespace']);
+  assert.equal(tools.find((x) => x.name === 'pods_list').annotations?.readOnlyHint, true);
+
+  const call = await inspectorCli(t, [url, '--transport', 'http', '--method', 'tools/call',
+    '--tool-name', 'pods_list_in_namespace', '--tool-arg', 'namespace=default']);
+  assert.equal(call.code, 0, call.stderr);
+  const result = JSON.parse(call.stdout);
+  assert.ok(!result.isError, call.stdout);
+  assert.match(result.content[0].text, /name: bench-01/);
+  assert.doesNotMatch(result.content[0].text, /namespace: kube-system/);
+
+  // A refused call comes back as a tool error the CLI prints, not as a transport failure.
+  const refused = await inspectorCli(t, [url, '--transport', 'http', '--method', 'tools/call',
+    '--tool-name', 'pods_list_in_namespace', '--tool-arg', 'namespace=kube-system', '--tool-arg', 'context=alice']);
+  assert.match(refused.stdout + refused.stderr, /cannot list resource "pods"|forbidden/);
+});
