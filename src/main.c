@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "gate/audit.h"
 #include "gate/authenticate.h"
+#include "gate/oidc.h"
 #include "gate/tokenreview.h"
 #include "kube/kube.h"
 #include "mcp/prompts.h"
@@ -122,6 +123,113 @@ static void reload(int argc, char **argv, const kubemcp_config *running, http_se
     config_free(fresh);
 }
 
+/* What make_gate needs to decide who is calling, once the listening URL is known. */
+typedef struct gate_context {
+    kubemcp_config *cfg;
+    kube_provider *provider;
+    tokenreview_cache *reviews;
+    audit_log *audit;
+    bool auth_headers;
+    oidc_gate **oidc; /* made here when an OpenID issuer is configured; freed by serve() */
+    char resource[512];
+    char resource_metadata_url[600];
+} gate_context;
+
+static char *read_secret_file(const char *path, size_t *ret_len, error_info *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        error_set(err, errno, "cannot read oidc_hs256_secret_file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *secret = calloc(1, 4097);
+    size_t n = secret ? fread(secret, 1, 4096, f) : 0;
+    fclose(f);
+    while (n > 0 && (secret[n - 1] == '\n' || secret[n - 1] == '\r'))
+        n--;
+    *ret_len = n;
+    return secret;
+}
+
+/* The Protected Resource Metadata (RFC 9728) for an OpenID-protected server. */
+static char *protected_resource_metadata(const gate_context *g) {
+    json_t *scopes = json_array();
+    for (size_t i = 0; i < g->cfg->oidc_scopes.count; i++)
+        json_array_append_new(scopes, json_string(g->cfg->oidc_scopes.items[i]));
+    json_t *prm = json_pack("{s:s, s:[s], s:o, s:[s]}", "resource", g->resource, "authorization_servers",
+                            g->cfg->oidc_issuer_url, "scopes_supported", scopes, "bearer_methods_supported", "header");
+    char *text = prm ? json_dumps(prm, JSON_COMPACT) : NULL;
+    json_decref(prm);
+    return text;
+}
+
+/* http_server's on_bound: the gate, and for an OpenID issuer the resource URI (our own URL) and
+ * its metadata. */
+static int make_gate(void *opaque, const char *url, gate **ret_gate, char **ret_prm, error_info *err) {
+    gate_context *g = opaque;
+    kubemcp_config *cfg = g->cfg;
+    const char *base = cfg->base_url ? cfg->base_url : url;
+    size_t base_len = strlen(base);
+    while (base_len > 0 && base[base_len - 1] == '/')
+        base_len--;
+    snprintf(g->resource, sizeof g->resource, "%.*s/mcp", (int)base_len, base);
+    snprintf(g->resource_metadata_url, sizeof g->resource_metadata_url, "%.*s/.well-known/oauth-protected-resource",
+             (int)base_len, base);
+    bool oidc = cfg->oidc_issuer_url != NULL;
+    gate_options go = {
+        .require_token = cfg->require_oauth || oidc,
+        .cluster_mode = cfg->cluster_auth_mode ? (strcmp(cfg->cluster_auth_mode, "passthrough") == 0
+                                                     ? GATE_CLUSTER_PASSTHROUGH
+                                                 : strcmp(cfg->cluster_auth_mode, "kubeconfig") == 0
+                                                     ? GATE_CLUSTER_KUBECONFIG
+                                                     : GATE_CLUSTER_IMPERSONATE)
+                    /* An OAuth token's audience is this server, not the cluster: impersonate by default. */
+                    : oidc ? GATE_CLUSTER_IMPERSONATE : GATE_CLUSTER_PASSTHROUGH,
+        .tokenreview = g->reviews,
+        .audit = g->audit,
+        .allowed_api_servers = &cfg->allowed_api_servers,
+        .provider = g->provider,
+    };
+    if (g->auth_headers && go.cluster_mode != GATE_CLUSTER_PASSTHROUGH)
+        return error_set(err, EINVAL, "the auth-headers strategy keeps no credentials of its own, so "
+                                      "cluster_auth_mode must be passthrough");
+    if (oidc) {
+        const char *audiences[3] = {g->resource, cfg->oidc_audience, NULL};
+        size_t secret_len = 0;
+        char *secret = NULL;
+        if (cfg->oidc_hs256_secret_file && !(secret = read_secret_file(cfg->oidc_hs256_secret_file, &secret_len, err)))
+            return -EINVAL;
+        oidc_options oo = {
+            .issuer = cfg->oidc_issuer_url,
+            .audiences = audiences,
+            .algorithms = cfg->oidc_signing_algorithms.count ? (const char *const *)cfg->oidc_signing_algorithms.items
+                                                             : NULL,
+            .allow_http = cfg->oidc_allow_http,
+            .ca_file = cfg->oidc_ca_file,
+            .clock_skew_seconds = cfg->oidc_clock_skew_seconds,
+            .hs256_secret = (const unsigned char *)secret,
+            .hs256_secret_len = secret_len,
+            .username_claim = cfg->oidc_username_claim,
+            .username_prefix = cfg->oidc_username_prefix,
+            .groups_claim = cfg->oidc_groups_claim,
+            .groups_prefix = cfg->oidc_groups_prefix,
+        };
+        int r = oidc_gate_new(&oo, g->oidc, err);
+        if (secret) {
+            memset(secret, 0, secret_len);
+            free(secret);
+        }
+        if (r < 0)
+            return r;
+        go.oidc = *g->oidc;
+        go.required_scopes = (const char *const *)cfg->oidc_scopes.items;
+        go.resource_metadata_url = g->resource_metadata_url;
+        if (!(*ret_prm = protected_resource_metadata(g)))
+            return error_set(err, ENOMEM, "out of memory");
+        log_info("OAuth resource %s, issuer %s", g->resource, cfg->oidc_issuer_url);
+    }
+    return gate_new(&go, ret_gate, err);
+}
+
 static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
     bool http = wants_http(cfg);
     if (!http && cfg->cluster_provider_strategy && strcmp(cfg->cluster_provider_strategy, "auth-headers") == 0) {
@@ -179,7 +287,7 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
     stdio_transport *transport = NULL;
     audit_log *audit = NULL;
     tokenreview_cache *reviews = NULL;
-    gate *http_gate = NULL;
+    oidc_gate *oidc = NULL;
     if (tool_registry_new(&ro, &registry, &err) < 0) {
         fprintf(stderr, "kubemcp: %s\n", err.message);
         exit_code = 2;
@@ -211,31 +319,8 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
             goto out;
         }
     }
-    if (http) {
-        gate_options go = {
-            .require_token = cfg->require_oauth,
-            .cluster_mode = !cfg->cluster_auth_mode || strcmp(cfg->cluster_auth_mode, "passthrough") == 0
-                                ? GATE_CLUSTER_PASSTHROUGH
-                            : strcmp(cfg->cluster_auth_mode, "kubeconfig") == 0 ? GATE_CLUSTER_KUBECONFIG
-                                                                                 : GATE_CLUSTER_IMPERSONATE,
-            .tokenreview = reviews,
-            .audit = audit,
-            .allowed_api_servers = &cfg->allowed_api_servers,
-            .provider = provider,
-        };
-        if (auth_headers && go.cluster_mode != GATE_CLUSTER_PASSTHROUGH) {
-            fprintf(stderr, "kubemcp: the auth-headers strategy keeps no credentials of its own, so "
-                            "cluster_auth_mode must be passthrough\n");
-            exit_code = 2;
-            goto out;
-        }
-        if (gate_new(&go, &http_gate, &err) < 0) {
-            fprintf(stderr, "kubemcp: %s\n", err.message);
-            exit_code = 2;
-            goto out;
-        }
-    }
-
+    gate_context gctx = {.cfg = cfg, .provider = provider, .reviews = reviews, .audit = audit,
+                         .auth_headers = auth_headers, .oidc = &oidc};
     mcp_server_options so = {
         .name = "kubemcp",
         .version = KUBEMCP_VERSION,
@@ -264,7 +349,8 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
             .provider_error = provider ? NULL : provider_err.message,
             .registry = registry,
             .metrics = m,
-            .gate = http_gate,
+            .on_bound = make_gate,
+            .on_bound_opaque = &gctx,
         };
         if (!m || http_server_start(&ho, &hs, &err) < 0) {
             fprintf(stderr, "kubemcp: %s\n", m ? err.message : "out of memory");
@@ -330,8 +416,8 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
 out:
     server = mcp_server_free(server);
     transport = stdio_transport_free(transport);
-    gate_free(http_gate);
     tokenreview_cache_free(reviews);
+    oidc_gate_free(oidc);
     audit_log_close(audit);
     tool_registry_free(registry);
     free(contexts);

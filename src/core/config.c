@@ -100,6 +100,44 @@ static const config_field fields[] = {
      "server's own credentials) or impersonate (the server's credentials acting as the validated caller)"},
     {"allowed_namespaces", "allowed-namespaces", FIELD_LIST, OFF(allowed_namespaces), 0, 0, 0, NULL, "A,B",
      "confine every tool to these namespaces, on top of RBAC (default: no confinement)"},
+    {"oidc_issuer_url", "oidc-issuer-url", FIELD_STRING, OFF(oidc_issuer_url), 0, 0, 0, NULL, "URL",
+     "make kubemcp an OAuth resource server for this OpenID issuer: bearer tokens must be its JWTs"},
+    {"authorization_url", "authorization-url", FIELD_STRING, OFF(oidc_issuer_url), 0, 0, 0, NULL, "URL",
+     "same as oidc_issuer_url (the Go peer's spelling)"},
+    {"oidc_audience", "oidc-audience", FIELD_STRING, OFF(oidc_audience), 0, 0, 0, NULL, "AUD",
+     "an audience accepted besides the server's own resource URI (typically the OAuth client id)"},
+    {"oidc_client_id", "oidc-client-id", FIELD_STRING, OFF(oidc_audience), 0, 0, 0, NULL, "ID",
+     "same as oidc_audience"},
+    {"oauth_audience", "oauth-audience", FIELD_STRING, OFF(oidc_audience), 0, 0, 0, NULL, "AUD",
+     "same as oidc_audience (the Go peer's spelling)"},
+    {"oidc_scopes", "oidc-scopes", FIELD_LIST, OFF(oidc_scopes), 0, 0, 0, NULL, "A,B",
+     "scopes every token must carry, advertised in the protected resource metadata and the 401 challenge"},
+    {"oauth_scopes", "oauth-scopes", FIELD_LIST, OFF(oidc_scopes), 0, 0, 0, NULL, "A,B", "same as oidc_scopes"},
+    {"oidc_signing_algorithms", "oidc-signing-algorithms", FIELD_LIST, OFF(oidc_signing_algorithms), 0, 0, 0, NULL,
+     "ALG,...", "accepted JWT algorithms (default RS256 RS384 RS512 PS256 ES256 ES384; HS256 needs "
+     "oidc_hs256_secret_file)"},
+    {"oidc_signing_method", "oidc-signing-method", FIELD_LIST, OFF(oidc_signing_algorithms), 0, 0, 0, NULL, "ALG",
+     "same as oidc_signing_algorithms (kube-mcp's spelling: RS256 or HS256)"},
+    {"oidc_hs256_secret_file", "oidc-hs256-secret-file", FIELD_STRING, OFF(oidc_hs256_secret_file), 0, 0, 0, NULL,
+     "FILE", "file holding the shared secret for HS256 tokens (at least 32 bytes)"},
+    {"oidc_allow_http", "oidc-allow-http", FIELD_BOOL, OFF(oidc_allow_http), 0, 0, 0, NULL, NULL,
+     "allow a plain-http issuer (loopback development and tests only)"},
+    {"oidc_ca_file", "oidc-ca-file", FIELD_STRING, OFF(oidc_ca_file), 0, 0, 0, NULL, "FILE",
+     "PEM bundle to trust for the issuer (default: the system store)"},
+    {"oidc_clock_skew_seconds", NULL, FIELD_INT, OFF(oidc_clock_skew_seconds), WIDTH_LONG, 0, 600, NULL, "SECONDS",
+     "leeway for exp, nbf and iat (default 60)"},
+    {"oidc_username_claim", "oidc-username-claim", FIELD_STRING, OFF(oidc_username_claim), 0, 0, 0, NULL, "CLAIM",
+     "claim naming the Kubernetes user (default sub), as kube-apiserver's --oidc-username-claim"},
+    {"oidc_username_prefix", "oidc-username-prefix", FIELD_STRING, OFF(oidc_username_prefix), 0, 0, 0, NULL,
+     "PREFIX", "prefix for that user name (default \"<issuer>#\" except for email; \"-\" for none)"},
+    {"oidc_groups_claim", "oidc-groups-claim", FIELD_STRING, OFF(oidc_groups_claim), 0, 0, 0, NULL, "CLAIM",
+     "claim listing the user's groups (default: none)"},
+    {"oidc_groups_prefix", "oidc-groups-prefix", FIELD_STRING, OFF(oidc_groups_prefix), 0, 0, 0, NULL, "PREFIX",
+     "prefix for those group names"},
+    {"base_url", "base-url", FIELD_STRING, OFF(base_url), 0, 0, 0, NULL, "URL",
+     "the server's public URL, when a proxy sits in front: the OAuth resource is BASE/mcp (default: the "
+     "listening URL)"},
+    {"server_url", "server-url", FIELD_STRING, OFF(base_url), 0, 0, 0, NULL, "URL", "same as base_url"},
     {"allowed_api_servers", "allowed-api-servers", FIELD_LIST, OFF(allowed_api_servers), 0, 0, 0, NULL, "URL,...",
      "API servers a request may choose with the kubernetes-server header (with its own bearer token); empty = "
      "the header is refused"},
@@ -343,6 +381,7 @@ kubemcp_config *config_new_defaults(void) {
     cfg->kube_timeout_seconds = 30;
     cfg->token_review_cache_ttl_seconds = 300;
     cfg->token_review_negative_ttl_seconds = 10;
+    cfg->oidc_clock_skew_seconds = 60;
     cfg->worker_threads = 8;
     cfg->log_level = 0;
     cfg->max_body_bytes = (size_t)4 * 1024 * 1024;
@@ -375,6 +414,17 @@ kubemcp_config *config_free(kubemcp_config *cfg) {
     free(cfg->cluster_auth_mode);
     string_list_clear(&cfg->allowed_namespaces);
     string_list_clear(&cfg->allowed_api_servers);
+    free(cfg->oidc_issuer_url);
+    free(cfg->oidc_audience);
+    string_list_clear(&cfg->oidc_scopes);
+    string_list_clear(&cfg->oidc_signing_algorithms);
+    free(cfg->oidc_hs256_secret_file);
+    free(cfg->oidc_ca_file);
+    free(cfg->oidc_username_claim);
+    free(cfg->oidc_username_prefix);
+    free(cfg->oidc_groups_claim);
+    free(cfg->oidc_groups_prefix);
+    free(cfg->base_url);
     free(cfg->audit_log);
     string_list_clear(&cfg->toolsets);
     string_list_clear(&cfg->enabled_tools);

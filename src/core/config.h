@@ -41,6 +41,17 @@ typedef struct kubemcp_config {
     char *cluster_auth_mode;
     string_list allowed_namespaces;      /* non-empty: every tool is confined to these namespaces */
     string_list allowed_api_servers;     /* API server URLs a request may name with kubernetes-server */
+    /* OAuth resource server for an external OpenID issuer (bearer = the issuer's JWT) */
+    char *oidc_issuer_url;               /* also authorization_url */
+    char *oidc_audience;                 /* also oidc_client_id, oauth_audience */
+    string_list oidc_scopes;             /* required scopes; also oauth_scopes */
+    string_list oidc_signing_algorithms; /* also oidc_signing_method */
+    char *oidc_hs256_secret_file;
+    bool oidc_allow_http;
+    char *oidc_ca_file;
+    long oidc_clock_skew_seconds;        /* default 60 */
+    char *oidc_username_claim, *oidc_username_prefix, *oidc_groups_claim, *oidc_groups_prefix;
+    char *base_url;                      /* public URL (also server_url); the resource is BASE/mcp */
     char *audit_log;                     /* NULL = off; "stderr" or a file for one JSON line per decision */
 
     /* Transport */

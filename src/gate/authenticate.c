@@ -16,10 +16,13 @@ struct gate {
 };
 
 int gate_new(const gate_options *opts, gate **ret, error_info *err) {
-    if (opts->cluster_mode == GATE_CLUSTER_IMPERSONATE && !opts->tokenreview)
+    if (opts->cluster_mode == GATE_CLUSTER_IMPERSONATE && !opts->tokenreview && !opts->oidc)
         return error_set(err, EINVAL,
-                         "cluster_auth_mode \"impersonate\" needs a validated caller: turn on validate_token, so "
-                         "kubemcp knows whom to impersonate");
+                         "cluster_auth_mode \"impersonate\" needs a validated caller: turn on validate_token (or "
+                         "configure an OpenID issuer), so kubemcp knows whom to impersonate");
+    if (opts->tokenreview && opts->oidc)
+        return error_set(err, EINVAL,
+                         "validate_token (TokenReview) and an OpenID issuer both validate the bearer token; choose one");
     gate *g = calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;
@@ -152,6 +155,36 @@ static int header_cluster(gate *g, const gate_request *req, kube_cluster **ret, 
     return r;
 }
 
+/* RFC 6750 / RFC 9728: a quoted-string cannot hold '"' or '\\'; keep the description plain. */
+static void quoted_safe(const char *in, char *out, size_t out_len) {
+    size_t n = 0;
+    for (const char *p = in; *p && n + 1 < out_len; p++)
+        out[n++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '\'' : *p;
+    out[n] = '\0';
+}
+
+static void build_challenge(gate *g, gate_decision *d) {
+    size_t used = (size_t)snprintf(d->challenge, sizeof d->challenge, "Bearer realm=\"kubemcp\"");
+    if (g->opts.resource_metadata_url && used < sizeof d->challenge)
+        used += (size_t)snprintf(d->challenge + used, sizeof d->challenge - used, ", resource_metadata=\"%s\"",
+                                 g->opts.resource_metadata_url);
+    if (g->opts.required_scopes && g->opts.required_scopes[0] && used < sizeof d->challenge) {
+        used += (size_t)snprintf(d->challenge + used, sizeof d->challenge - used, ", scope=\"");
+        for (size_t i = 0; g->opts.required_scopes[i] && used < sizeof d->challenge; i++)
+            used += (size_t)snprintf(d->challenge + used, sizeof d->challenge - used, "%s%s", i ? " " : "",
+                                     g->opts.required_scopes[i]);
+        if (used < sizeof d->challenge)
+            used += (size_t)snprintf(d->challenge + used, sizeof d->challenge - used, "\"");
+    }
+    /* A request that simply had no token gets no error code (RFC 6750 §3.1). */
+    if (d->error_code && used < sizeof d->challenge) {
+        char description[300];
+        quoted_safe(d->message, description, sizeof description);
+        snprintf(d->challenge + used, sizeof d->challenge - used, ", error=\"%s\", error_description=\"%s\"",
+                 d->error_code, description);
+    }
+}
+
 void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
     memset(d, 0, sizeof *d);
     error_info err = {0};
@@ -177,7 +210,7 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
     }
     if (!token) {
         if (g->opts.require_token) {
-            refuse(d, 401, "invalid_request", "bearer token required in Authorization header");
+            refuse(d, 401, NULL, "bearer token required in Authorization header");
             goto out;
         }
         d->principal = strdup("");
@@ -185,6 +218,33 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
         goto out;
     }
 
+    if (g->opts.oidc) {
+        jwt_result *jr = NULL;
+        int r = oidc_gate_validate(g->opts.oidc, token, &jr, &err);
+        if (r == -EAGAIN) {
+            refuse(d, 503, "temporarily_unavailable", err.message);
+            goto out;
+        }
+        if (r < 0) {
+            refuse(d, 401, "invalid_token", err.message);
+            goto out;
+        }
+        for (size_t i = 0; g->opts.required_scopes && g->opts.required_scopes[i]; i++) {
+            if (!jwt_result_has_scope(jr, g->opts.required_scopes[i])) {
+                char message[256];
+                snprintf(message, sizeof message, "the token lacks the scope \"%s\"", g->opts.required_scopes[i]);
+                jwt_result_unref(jr);
+                refuse(d, 403, "insufficient_scope", message);
+                goto out;
+            }
+        }
+        d->identity = jwt_result_identity(jr);
+        jwt_result_unref(jr);
+        if (!d->identity) {
+            refuse(d, 503, "temporarily_unavailable", "out of memory");
+            goto out;
+        }
+    }
     if (g->opts.tokenreview) {
         int r = tokenreview_check(g->opts.tokenreview, token, &d->identity, &err);
         if (r == -EACCES) {
@@ -218,11 +278,14 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
         break;
     }
     if (d->identity)
-        snprintf(d->message, sizeof d->message, "authenticated as %s by TokenReview", d->identity->username);
+        snprintf(d->message, sizeof d->message, "authenticated as %s by %s", d->identity->username,
+                 g->opts.oidc ? "the OpenID issuer's token" : "TokenReview");
     else
         snprintf(d->message, sizeof d->message, "bearer token passed through unvalidated");
 out:
     token = bearer_free(token);
+    if (d->http_status == 401 || d->http_status == 403)
+        build_challenge(g, d);
     if (d->http_status) {
         gate_decision_clear(d);
         d->cluster = NULL;
@@ -231,13 +294,14 @@ out:
 }
 
 bool gate_needs_network(gate *g, const gate_request *req) {
-    if (!g->opts.tokenreview)
+    if (!g->opts.tokenreview && !g->opts.oidc)
         return false;
     char *token = NULL;
     error_info err = {0};
     if (bearer_from_headers(&req->bearer, &token, &err) < 0 || !token)
         return false;
-    bool cached = tokenreview_cached(g->opts.tokenreview, token);
+    bool network = g->opts.oidc ? oidc_gate_needs_network(g->opts.oidc, token)
+                                : !tokenreview_cached(g->opts.tokenreview, token);
     bearer_free(token);
-    return !cached;
+    return network;
 }

@@ -13,6 +13,7 @@
 #include "gate/audit.h"
 #include "gate/bearer.h"
 #include "gate/identity.h"
+#include "gate/oidc.h"
 #include "gate/tokenreview.h"
 #include "kube/kube.h"
 
@@ -30,6 +31,9 @@ typedef struct gate_options {
     kube_provider *provider;         /* borrowed: builds the clusters those headers name */
     gate_cluster_mode cluster_mode;
     tokenreview_cache *tokenreview;  /* borrowed; NULL = tokens are not validated */
+    oidc_gate *oidc;                 /* borrowed; bearer tokens are JWTs of an external issuer */
+    const char *const *required_scopes; /* NULL-terminated; a validated JWT must carry all (else 403) */
+    const char *resource_metadata_url;  /* for the WWW-Authenticate challenge (RFC 9728); NULL = none */
     audit_log *audit;                /* borrowed; NULL = no audit */
 } gate_options;
 
@@ -41,7 +45,9 @@ gate *gate_free(gate *g);
 
 typedef struct gate_decision {
     int http_status;          /* 0 = allowed; 401 = refused; 503 = could not decide (TokenReview failed) */
-    const char *error_code;   /* for WWW-Authenticate: "invalid_request" | "invalid_token" | "temporarily_unavailable" */
+    const char *error_code;   /* for WWW-Authenticate: "invalid_request" | "invalid_token" | "insufficient_scope" |
+                               * "temporarily_unavailable"; NULL when the request simply had no token */
+    char challenge[1024];     /* the WWW-Authenticate value for a 401/403 */
     char message[512];        /* for the body and the audit log; never contains the token */
     /* When allowed: */
     bool has_credential;      /* false = the server's own credentials */

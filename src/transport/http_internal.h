@@ -88,6 +88,8 @@ struct http_session {
 
 struct http_server {
     struct worker_pool *auth_pool; /* runs gate decisions that wait on the network (TokenReview) */
+    gate *bound_gate;              /* made by opts.on_bound once the URL is known (owned) */
+    char *protected_resource_metadata; /* JSON text served on the PRM route; NULL = 404 (owned) */
     http_server_options opts;
     const kubemcp_config *cfg;
     struct MHD_Daemon *daemon;
@@ -140,6 +142,7 @@ typedef enum http_route {
     ROUTE_HEALTH,
     ROUTE_READY,
     ROUTE_METRICS,
+    ROUTE_PROTECTED_RESOURCE, /* /.well-known/oauth-protected-resource[/mcp] (RFC 9728), never authenticated */
     ROUTE_OTHER,
 } http_route;
 

@@ -30,7 +30,7 @@ struct ready_waiter {
 };
 
 static const char *const route_names[] = {"/mcp", "/sse", "/message", "/api/mcp/tools", "/health",
-                                          "/readyz", "/metrics", "other"};
+                                          "/readyz", "/metrics", "/.well-known/oauth-protected-resource", "other"};
 
 /* ---- common response plumbing ----------------------------------------------------------- */
 
@@ -303,6 +303,9 @@ static void *housekeeper_main(void *arg) {
 static http_route route_of(const char *url) {
     if (strcmp(url, "/mcp") == 0 || strcmp(url, "/mcp/") == 0)
         return ROUTE_MCP;
+    if (strcmp(url, "/.well-known/oauth-protected-resource") == 0 ||
+        strcmp(url, "/.well-known/oauth-protected-resource/mcp") == 0)
+        return ROUTE_PROTECTED_RESOURCE;
     if (strcmp(url, "/sse") == 0)
         return ROUTE_SSE;
     if (strcmp(url, "/message") == 0 || strcmp(url, "/messages") == 0)
@@ -479,18 +482,8 @@ static enum MHD_Result http_respond_unauthorized(http_request *req) {
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (d->http_status == 401) {
-        /* error_description is a quoted-string: keep it to characters that need no escaping. */
-        char description[256];
-        size_t n = 0;
-        for (const char *p = d->message; *p && n + 1 < sizeof description; p++)
-            description[n++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '\'' : *p;
-        description[n] = '\0';
-        char challenge[400];
-        snprintf(challenge, sizeof challenge, "Bearer realm=\"kubemcp\", error=\"%s\", error_description=\"%s\"",
-                 d->error_code ? d->error_code : "invalid_request", description);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
-    }
+    if (d->challenge[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, d->challenge);
     return queue(req, (unsigned)d->http_status, resp);
 }
 
@@ -532,6 +525,12 @@ static enum MHD_Result dispatch(http_request *req) {
         return req->route == ROUTE_HEALTH ? handle_health(req)
                : req->route == ROUTE_READY ? handle_ready(req)
                                            : handle_metrics(req);
+    case ROUTE_PROTECTED_RESOURCE:
+        if (!method_is(req, "GET") && !method_is(req, "HEAD"))
+            return http_method_not_allowed(req, "GET, HEAD, OPTIONS");
+        if (!req->server->protected_resource_metadata)
+            break;
+        return http_respond_text(req, MHD_HTTP_OK, "application/json", req->server->protected_resource_metadata);
     case ROUTE_OTHER:
         break;
     }
@@ -749,6 +748,8 @@ int http_server_set_allowed_origins(http_server *s, const string_list *origins, 
 
 static void free_server(http_server *s) {
     worker_pool_free(s->auth_pool);
+    gate_free(s->bound_gate);
+    free(s->protected_resource_metadata);
     cors_policy_free(s->cors);
     http_tls_free(s->tls_state);
     http_sessions_fini(s);
@@ -788,7 +789,7 @@ int http_server_start(const http_server_options *opts, http_server **ret, error_
     }
     /* Two threads for TokenReviews of tokens the cache has not seen; a burst beyond the queue is
      * decided on the HTTP thread rather than refused. */
-    if (opts->gate && (r = worker_pool_new(2, 256, &s->auth_pool)) < 0) {
+    if ((opts->gate || opts->on_bound) && (r = worker_pool_new(2, 256, &s->auth_pool)) < 0) {
         r = error_set(err, -r, "cannot start the authentication workers");
         goto fail;
     }
@@ -803,6 +804,15 @@ int http_server_start(const http_server_options *opts, http_server **ret, error_
                            sizeof url_host, err)) < 0)
         goto fail;
     snprintf(s->url, sizeof s->url, "%s://%s:%u", s->tls ? "https" : "http", url_host, s->port);
+    /* Identity settings that name our own URL (the OAuth resource) are made now, before the
+     * daemon accepts a single request. */
+    if (opts->on_bound) {
+        if ((r = opts->on_bound(opts->on_bound_opaque, s->url, &s->bound_gate, &s->protected_resource_metadata,
+                                err)) < 0)
+            goto fail;
+        if (s->bound_gate)
+            s->opts.gate = s->bound_gate;
+    }
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (s->tls)

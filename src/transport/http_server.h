@@ -29,6 +29,13 @@ typedef struct http_server_options {
     const tool_registry *registry;  /* borrowed: the REST shim answers 404 for tools it does not offer */
     metrics *metrics;               /* borrowed, may be NULL */
     gate *gate;                     /* borrowed, may be NULL: who is calling, checked on every MCP request */
+    /* Optional: called once the listening URL is known (port 0 resolved), before any request is
+     * served. It may make the gate (owned by the server from then on, replacing `gate`) and the
+     * Protected Resource Metadata JSON served at /.well-known/oauth-protected-resource (malloc'd,
+     * owned by the server). A negative return stops the start with err. */
+    int (*on_bound)(void *opaque, const char *url, gate **ret_gate, char **ret_protected_resource_metadata,
+                    error_info *err);
+    void *on_bound_opaque;
 } http_server_options;
 
 /* Binds (port 0 = any free port) and starts serving. On failure the message says what to fix. */

@@ -1,0 +1,188 @@
+#include "gate/oidc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gate/oidc_discovery.h"
+
+/* After a failed discovery, the next attempt waits this long: a down IdP is not hammered by every
+ * request, and requests meanwhile get the stored reason at once. */
+#define OIDC_RETRY_SECONDS 5
+
+struct oidc_gate {
+    pthread_mutex_t lock;
+    char *issuer;
+    char **audiences;
+    char **algorithms;
+    oidc_options opts; /* strings point into the copies above or are copied below */
+    unsigned char *secret;
+    char *username_claim, *username_prefix, *groups_claim, *groups_prefix, *ca_file;
+    jwks_cache *keys;
+    jwt_validator *validator; /* NULL until discovery succeeded */
+    long long retry_after;
+    char last_error[ERROR_INFO_MESSAGE_MAX];
+};
+
+static long long now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
+static char *dup_opt(const char *s, bool *oom) {
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+static char **dup_list(const char *const *list, bool *oom) {
+    if (!list)
+        return NULL;
+    size_t n = 0;
+    while (list[n])
+        n++;
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out) {
+        *oom = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = dup_opt(list[i], oom);
+    return out;
+}
+
+static void free_list(char **list) {
+    for (size_t i = 0; list && list[i]; i++)
+        free(list[i]);
+    free(list);
+}
+
+int oidc_gate_new(const oidc_options *opts, oidc_gate **ret, error_info *err) {
+    if (!opts->issuer || !*opts->issuer)
+        return error_set(err, EINVAL, "the OpenID issuer URL is empty: set oidc_issuer_url (or authorization_url)");
+    if (!opts->audiences || !opts->audiences[0])
+        return error_set(err, EINVAL, "no audience to accept: set oidc_audience or base_url");
+    oidc_gate *g = calloc(1, sizeof *g);
+    if (!g)
+        return -ENOMEM;
+    bool oom = false;
+    g->issuer = dup_opt(opts->issuer, &oom);
+    g->audiences = dup_list(opts->audiences, &oom);
+    g->algorithms = dup_list(opts->algorithms, &oom);
+    g->username_claim = dup_opt(opts->username_claim, &oom);
+    g->username_prefix = dup_opt(opts->username_prefix, &oom);
+    g->groups_claim = dup_opt(opts->groups_claim, &oom);
+    g->groups_prefix = dup_opt(opts->groups_prefix, &oom);
+    g->ca_file = dup_opt(opts->ca_file, &oom);
+    if (opts->hs256_secret && opts->hs256_secret_len) {
+        g->secret = malloc(opts->hs256_secret_len);
+        if (g->secret)
+            memcpy(g->secret, opts->hs256_secret, opts->hs256_secret_len);
+        else
+            oom = true;
+    }
+    if (oom) {
+        oidc_gate_free(g);
+        return -ENOMEM;
+    }
+    g->opts = *opts;
+    g->opts.issuer = g->issuer;
+    g->opts.audiences = (const char *const *)g->audiences;
+    g->opts.algorithms = (const char *const *)g->algorithms;
+    g->opts.username_claim = g->username_claim;
+    g->opts.username_prefix = g->username_prefix;
+    g->opts.groups_claim = g->groups_claim;
+    g->opts.groups_prefix = g->groups_prefix;
+    g->opts.ca_file = g->ca_file;
+    g->opts.hs256_secret = g->secret;
+    pthread_mutex_init(&g->lock, NULL);
+    *ret = g;
+    return 0;
+}
+
+oidc_gate *oidc_gate_free(oidc_gate *g) {
+    if (!g)
+        return NULL;
+    jwt_validator_free(g->validator);
+    jwks_cache_free(g->keys);
+    free(g->issuer);
+    free_list(g->audiences);
+    free_list(g->algorithms);
+    free(g->username_claim);
+    free(g->username_prefix);
+    free(g->groups_claim);
+    free(g->groups_prefix);
+    free(g->ca_file);
+    if (g->secret) {
+        memset(g->secret, 0, g->opts.hs256_secret_len);
+        free(g->secret);
+    }
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+    return NULL;
+}
+
+/* Discovery, keys and the validator, once. Called with the lock held. */
+static int ensure_validator(oidc_gate *g, error_info *err) {
+    if (g->validator)
+        return 0;
+    if (g->retry_after && now_seconds() < g->retry_after)
+        return error_set(err, EAGAIN, "%s", g->last_error);
+    jwks_http_options http = {.ca_file = g->opts.ca_file, .allow_http = g->opts.allow_http};
+    oidc_provider_metadata *meta = NULL;
+    int r = oidc_discover(g->issuer, &http, &meta, err);
+    if (r == 0) {
+        jwks_options jo = {.jwks_uri = meta->jwks_uri, .http = http};
+        r = jwks_cache_new(&jo, &g->keys, err);
+    }
+    if (r == 0) {
+        jwt_policy policy = {
+            .issuer = g->issuer,
+            .audiences = g->opts.audiences,
+            .algorithms = g->opts.algorithms,
+            .clock_skew_seconds = g->opts.clock_skew_seconds,
+            .require_at_jwt_typ = g->opts.require_at_jwt_typ,
+            .hs256_secret = g->opts.hs256_secret,
+            .hs256_secret_len = g->opts.hs256_secret_len,
+            .username_claim = g->opts.username_claim,
+            .username_prefix = g->opts.username_prefix,
+            .groups_claim = g->opts.groups_claim,
+            .groups_prefix = g->opts.groups_prefix,
+        };
+        r = jwt_validator_new(&policy, g->keys, &g->validator, err);
+        if (r < 0)
+            g->keys = jwks_cache_free(g->keys);
+    }
+    oidc_provider_metadata_free(meta);
+    if (r < 0) {
+        snprintf(g->last_error, sizeof g->last_error, "%s", err ? err->message : "the OpenID issuer is unavailable");
+        g->retry_after = now_seconds() + OIDC_RETRY_SECONDS;
+        return -EAGAIN;
+    }
+    return 0;
+}
+
+int oidc_gate_validate(oidc_gate *g, const char *token, jwt_result **ret, error_info *err) {
+    pthread_mutex_lock(&g->lock);
+    int r = ensure_validator(g, err);
+    jwt_validator *v = g->validator;
+    pthread_mutex_unlock(&g->lock);
+    if (r < 0)
+        return r;
+    /* The validator is never replaced once built, so it is used without the lock. */
+    return jwt_validate(v, token, ret, err);
+}
+
+bool oidc_gate_needs_network(oidc_gate *g, const char *token) {
+    pthread_mutex_lock(&g->lock);
+    jwt_validator *v = g->validator;
+    pthread_mutex_unlock(&g->lock);
+    return !v || jwt_validator_needs_network(v, token);
+}
