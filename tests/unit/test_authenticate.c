@@ -109,6 +109,28 @@ static void test_required(void **state) {
     gate_free(g);
 }
 
+static void test_challenges(void **state) {
+    gate *g = NULL;
+    error_info err = {0};
+    const char *scopes[] = {"mcp:read", "mcp:write", NULL};
+    gate_options o = {.require_token = true, .required_scopes = scopes,
+                      .resource_metadata_url = "https://mcp.example/.well-known/oauth-protected-resource"};
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    gate_decision d;
+    decide(g, NULL, &d);
+    /* No token at all: the challenge points at the metadata and names the scopes, with no error code. */
+    assert_string_equal(d.challenge, "Bearer realm=\"kubemcp\", "
+                                     "resource_metadata=\"https://mcp.example/.well-known/oauth-protected-resource\", "
+                                     "scope=\"mcp:read mcp:write\"");
+    gate_decision_clear(&d);
+    decide(g, "Bearer a\"b", &d);
+    assert_int_equal(d.http_status, 401);
+    assert_non_null(strstr(d.challenge, ", error=\"invalid_request\", error_description=\""));
+    assert_null(strstr(d.challenge + strlen("Bearer realm=\"kubemcp\""), "\"b"));
+    gate_decision_clear(&d);
+    gate_free(g);
+}
+
 static void test_kubeconfig_mode_ignores_headers(void **state) {
     gate *g = NULL;
     error_info err = {0};
@@ -164,6 +186,7 @@ int main(void) {
         cmocka_unit_test(test_server_url_normalisation),
         cmocka_unit_test(test_server_header_needs_allowlist),
         cmocka_unit_test(test_required),
+        cmocka_unit_test(test_challenges),
         cmocka_unit_test(test_kubeconfig_mode_ignores_headers),
         cmocka_unit_test(test_impersonation_needs_validation),
         cmocka_unit_test(test_decisions_are_audited_without_tokens),
