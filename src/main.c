@@ -155,6 +155,14 @@ static char *protected_resource_metadata(const gate_context *g) {
     json_t *scopes = json_array();
     for (size_t i = 0; i < g->cfg->oidc_scopes.count; i++)
         json_array_append_new(scopes, json_string(g->cfg->oidc_scopes.items[i]));
+    const char *per_tool[] = {g->cfg->oidc_read_scope, g->cfg->oidc_write_scope};
+    for (size_t i = 0; i < 2; i++) {
+        bool listed = !per_tool[i];
+        for (size_t k = 0; !listed && k < json_array_size(scopes); k++)
+            listed = strcmp(json_string_value(json_array_get(scopes, k)), per_tool[i]) == 0;
+        if (!listed)
+            json_array_append_new(scopes, json_string(per_tool[i]));
+    }
     json_t *prm = json_pack("{s:s, s:[s], s:o, s:[s]}", "resource", g->resource, "authorization_servers",
                             g->cfg->oidc_issuer_url, "scopes_supported", scopes, "bearer_methods_supported", "header");
     char *text = prm ? json_dumps(prm, JSON_COMPACT) : NULL;
@@ -223,6 +231,8 @@ static int make_gate(void *opaque, const char *url, gate **ret_gate, char **ret_
         go.oidc = *g->oidc;
         go.required_scopes = (const char *const *)cfg->oidc_scopes.items;
         go.resource_metadata_url = g->resource_metadata_url;
+        go.read_scope = cfg->oidc_read_scope;
+        go.write_scope = cfg->oidc_write_scope;
         if (!(*ret_prm = protected_resource_metadata(g)))
             return error_set(err, ENOMEM, "out of memory");
         log_info("OAuth resource %s, issuer %s", g->resource, cfg->oidc_issuer_url);

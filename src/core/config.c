@@ -113,6 +113,10 @@ static const config_field fields[] = {
     {"oidc_scopes", "oidc-scopes", FIELD_LIST, OFF(oidc_scopes), 0, 0, 0, NULL, "A,B",
      "scopes every token must carry, advertised in the protected resource metadata and the 401 challenge"},
     {"oauth_scopes", "oauth-scopes", FIELD_LIST, OFF(oidc_scopes), 0, 0, 0, NULL, "A,B", "same as oidc_scopes"},
+    {"oidc_read_scope", "oidc-read-scope", FIELD_STRING, OFF(oidc_read_scope), 0, 0, 0, NULL, "SCOPE",
+     "scope a token needs for read-only tools (others are hidden from tools/list and refused with 403)"},
+    {"oidc_write_scope", "oidc-write-scope", FIELD_STRING, OFF(oidc_write_scope), 0, 0, 0, NULL, "SCOPE",
+     "scope a token needs for the tools that change things"},
     {"oidc_signing_algorithms", "oidc-signing-algorithms", FIELD_LIST, OFF(oidc_signing_algorithms), 0, 0, 0, NULL,
      "ALG,...", "accepted JWT algorithms (default RS256 RS384 RS512 PS256 ES256 ES384; HS256 needs "
      "oidc_hs256_secret_file)"},
@@ -419,6 +423,8 @@ kubemcp_config *config_free(kubemcp_config *cfg) {
     string_list_clear(&cfg->oidc_scopes);
     string_list_clear(&cfg->oidc_signing_algorithms);
     free(cfg->oidc_hs256_secret_file);
+    free(cfg->oidc_read_scope);
+    free(cfg->oidc_write_scope);
     free(cfg->oidc_ca_file);
     free(cfg->oidc_username_claim);
     free(cfg->oidc_username_prefix);

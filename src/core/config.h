@@ -45,6 +45,8 @@ typedef struct kubemcp_config {
     char *oidc_issuer_url;               /* also authorization_url */
     char *oidc_audience;                 /* also oidc_client_id, oauth_audience */
     string_list oidc_scopes;             /* required scopes; also oauth_scopes */
+    char *oidc_read_scope;               /* per-tool: read-only tools need it (NULL = none) */
+    char *oidc_write_scope;              /* per-tool: the other tools need it */
     string_list oidc_signing_algorithms; /* also oidc_signing_method */
     char *oidc_hs256_secret_file;
     bool oidc_allow_http;

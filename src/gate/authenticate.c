@@ -37,6 +37,10 @@ gate *gate_free(gate *g) {
 }
 
 void gate_decision_clear(gate_decision *d) {
+    for (size_t i = 0; d->scopes && d->scopes[i]; i++)
+        free(d->scopes[i]);
+    free(d->scopes);
+    d->scopes = NULL;
     d->bearer = bearer_free(d->bearer);
     d->identity = caller_identity_free(d->identity);
     free(d->principal);
@@ -239,6 +243,9 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
             }
         }
         d->identity = jwt_result_identity(jr);
+        d->scopes = calloc(jr->scope_count + 1, sizeof *d->scopes);
+        for (size_t i = 0; d->scopes && i < jr->scope_count; i++)
+            d->scopes[i] = strdup(jr->scopes[i]);
         jwt_result_unref(jr);
         if (!d->identity) {
             refuse(d, 503, "temporarily_unavailable", "out of memory");
@@ -304,4 +311,28 @@ bool gate_needs_network(gate *g, const gate_request *req) {
                                 : !tokenreview_cached(g->opts.tokenreview, token);
     bearer_free(token);
     return network;
+}
+
+int gate_tool_allowed(const gate *g, const gate_decision *d, bool read_only, const char **ret_needed) {
+    const char *needed = read_only ? g->opts.read_scope : g->opts.write_scope;
+    if (!needed || !d->scopes)
+        return 0; /* no per-tool scopes, or not a JWT caller */
+    for (size_t i = 0; d->scopes[i]; i++)
+        if (strcmp(d->scopes[i], needed) == 0)
+            return 0;
+    *ret_needed = needed;
+    return -EACCES;
+}
+
+void gate_insufficient_scope(const gate *g, gate_decision *d, const char *needed) {
+    d->http_status = 403;
+    d->error_code = "insufficient_scope";
+    snprintf(d->message, sizeof d->message, "this tool needs the scope \"%s\", which the token lacks", needed);
+    size_t used = (size_t)snprintf(d->challenge, sizeof d->challenge, "Bearer realm=\"kubemcp\"");
+    if (g->opts.resource_metadata_url && used < sizeof d->challenge)
+        used += (size_t)snprintf(d->challenge + used, sizeof d->challenge - used, ", resource_metadata=\"%s\"",
+                                 g->opts.resource_metadata_url);
+    if (used < sizeof d->challenge)
+        snprintf(d->challenge + used, sizeof d->challenge - used,
+                 ", scope=\"%s\", error=\"insufficient_scope\", error_description=\"%s\"", needed, d->message);
 }

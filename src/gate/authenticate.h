@@ -34,6 +34,10 @@ typedef struct gate_options {
     oidc_gate *oidc;                 /* borrowed; bearer tokens are JWTs of an external issuer */
     const char *const *required_scopes; /* NULL-terminated; a validated JWT must carry all (else 403) */
     const char *resource_metadata_url;  /* for the WWW-Authenticate challenge (RFC 9728); NULL = none */
+    /* Per-tool scopes for JWT callers: read-only tools need read_scope, the others write_scope
+     * (NULL = no such requirement). tools/list shows only what the token may call. */
+    const char *read_scope;
+    const char *write_scope;
     audit_log *audit;                /* borrowed; NULL = no audit */
 } gate_options;
 
@@ -57,7 +61,14 @@ typedef struct gate_decision {
     char *principal;          /* owned: who this is for session binding — the identity's username, or
                                * "sha256:<hex>" of an unvalidated token, or "" for anonymous */
     kube_cluster *cluster;    /* borrowed: the cluster the kubernetes-server header chose, NULL = none */
+    char **scopes;            /* owned, NULL-terminated: a validated JWT's scopes; NULL = not a JWT caller */
 } gate_decision;
+
+/* Whether the caller may use a tool (read_only per its annotations): 0, or -EACCES with
+ * *ret_needed the missing scope (the transport answers 403 insufficient_scope). */
+int gate_tool_allowed(const gate *g, const gate_decision *d, bool read_only, const char **ret_needed);
+/* Fills d->challenge for a refused tool call (403 insufficient_scope naming the scope). */
+void gate_insufficient_scope(const gate *g, gate_decision *d, const char *needed);
 
 /* What the gate reads from one request (all borrowed; counts may be 0). */
 typedef struct gate_request {

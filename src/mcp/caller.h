@@ -14,6 +14,9 @@ typedef struct mcp_caller {
     const caller_identity *identity;   /* NULL = not validated */
     const char *source_address;        /* NULL = stdio */
     kube_cluster *cluster;             /* the cluster the request named by header; NULL = by context */
+    /* Which tools this caller may see in tools/list (e.g. by its token's scopes); NULL = all. */
+    bool (*tool_visible)(const void *opaque, bool read_only);
+    const void *tool_visible_opaque;
 } mcp_caller;
 
 /* An owned deep copy, kept by a tool call that outlives the request that started it. Secrets in

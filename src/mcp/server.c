@@ -449,10 +449,24 @@ static int parse_cursor(const json_t *params, size_t limit, size_t *ret_offset) 
     return 0;
 }
 
-static json_t *handle_tools_list(mcp_session *s, const json_t *params, int *ret_code, const char **ret_message) {
+static json_t *handle_tools_list(mcp_session *s, const json_t *params, const mcp_caller *caller, int *ret_code,
+                                 const char **ret_message) {
     const tool_registry *reg = s->server->opts.registry;
-    size_t total = tool_registry_count(reg), offset;
+    size_t all = tool_registry_count(reg), offset;
+    /* The tools this caller may call (its token's scopes can hide some); pages are over these. */
+    size_t *visible = calloc(all ? all : 1, sizeof *visible);
+    if (!visible) {
+        *ret_code = JSONRPC_INTERNAL_ERROR;
+        *ret_message = "out of memory";
+        return NULL;
+    }
+    size_t total = 0;
+    for (size_t k = 0; k < all; k++)
+        if (!caller || !caller->tool_visible ||
+            caller->tool_visible(caller->tool_visible_opaque, tool_registry_tool(reg, k)->read_only))
+            visible[total++] = k;
     if (parse_cursor(params, total, &offset) < 0) {
+        free(visible);
         *ret_code = JSONRPC_INVALID_PARAMS;
         *ret_message = "invalid cursor: pass back the nextCursor of the previous tools/list answer";
         return NULL;
@@ -461,7 +475,8 @@ static json_t *handle_tools_list(mcp_session *s, const json_t *params, int *ret_
     json_t *tools = json_array();
     size_t i = offset;
     for (; i < total && i < offset + page; i++)
-        json_array_append(tools, (json_t *)tool_registry_describe(reg, i));
+        json_array_append(tools, (json_t *)tool_registry_describe(reg, visible[i]));
+    free(visible);
     json_t *result = json_pack("{s:o}", "tools", tools);
     if (i < total) {
         char next[32];
@@ -590,7 +605,7 @@ static void handle_request(mcp_session *s, batch_reply *batch, const json_t *msg
     } else if (strcmp(method, "ping") == 0) {
         result = json_object();
     } else if (strcmp(method, "tools/list") == 0) {
-        result = handle_tools_list(s, params, &code, &message);
+        result = handle_tools_list(s, params, caller, &code, &message);
     } else if (strcmp(method, "prompts/list") == 0 && s->server->opts.prompts) {
         result = handle_prompts_list(s, params, &code, &message);
     } else if (strcmp(method, "prompts/get") == 0 && s->server->opts.prompts) {

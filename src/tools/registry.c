@@ -147,6 +147,10 @@ const json_t *tool_registry_describe(const tool_registry *reg, size_t i) {
     return i < reg->enabled_count ? reg->entries[reg->enabled_index[i]].description : NULL;
 }
 
+const tool_def *tool_registry_tool(const tool_registry *reg, size_t i) {
+    return i < reg->enabled_count ? reg->entries[reg->enabled_index[i]].def : NULL;
+}
+
 static const registry_entry *find_entry(const tool_registry *reg, const char *name) {
     for (size_t i = 0; i < reg->count; i++)
         if (strcmp(reg->entries[i].def->name, name) == 0)

@@ -28,8 +28,9 @@ int tool_registry_new(const tool_registry_options *opts, tool_registry **ret, er
 tool_registry *tool_registry_free(tool_registry *reg);
 
 size_t tool_registry_count(const tool_registry *reg);
-/* The i-th enabled tool's description for tools/list (borrowed JSON object). */
+/* The i-th enabled tool's description for tools/list (borrowed JSON object), and its definition. */
 const json_t *tool_registry_describe(const tool_registry *reg, size_t i);
+const tool_def *tool_registry_tool(const tool_registry *reg, size_t i);
 
 /* Looks a tool up for a call. -ENOENT: no such tool; -EPERM: it exists but policy disables it
  * (err says which setting). */

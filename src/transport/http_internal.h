@@ -177,6 +177,10 @@ typedef struct http_request {
 /* The caller view of an authenticated request, for mcp_session_receive_as (storage is filled and
  * returned; NULL when the request was not authenticated). */
 const mcp_caller *http_caller(http_request *req, mcp_caller *storage);
+/* Whether an authenticated caller may call this tool (its token's scopes); when not, req->auth
+ * holds the 403 insufficient_scope answer for http_respond_unauthorized. */
+bool http_tool_call_allowed(http_request *req, const char *tool_name);
+enum MHD_Result http_respond_unauthorized(http_request *req);
 /* Whether a request may use a session: the session was opened by the same principal. */
 bool http_session_principal_matches(http_session *hs, const http_request *req);
 

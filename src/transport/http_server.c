@@ -445,6 +445,26 @@ static bool authenticate(http_request *req) {
     return req->auth.http_status == 0;
 }
 
+static bool tool_visible_for_request(const void *opaque, bool read_only) {
+    const http_request *req = opaque;
+    const char *needed = NULL;
+    return gate_tool_allowed(req->server->opts.gate, &req->auth, read_only, &needed) == 0;
+}
+
+bool http_tool_call_allowed(http_request *req, const char *tool_name) {
+    http_server *s = req->server;
+    const tool_def *tool = NULL;
+    error_info err = {0};
+    if (!s->opts.gate || !req->authenticated || !tool_name || !s->opts.registry ||
+        tool_registry_find(s->opts.registry, tool_name, &tool, &err) < 0)
+        return true; /* unknown tools are the engine's to refuse */
+    const char *needed = NULL;
+    if (gate_tool_allowed(s->opts.gate, &req->auth, tool->read_only, &needed) == 0)
+        return true;
+    gate_insufficient_scope(s->opts.gate, &req->auth, needed);
+    return false;
+}
+
 const mcp_caller *http_caller(http_request *req, mcp_caller *storage) {
     if (!req->authenticated || req->auth.http_status)
         return NULL;
@@ -453,6 +473,8 @@ const mcp_caller *http_caller(http_request *req, mcp_caller *storage) {
         .identity = req->auth.identity,
         .source_address = req->peer[0] ? req->peer : NULL,
         .cluster = req->auth.cluster,
+        .tool_visible = req->server->opts.gate ? tool_visible_for_request : NULL,
+        .tool_visible_opaque = req,
     };
     return storage;
 }
@@ -467,8 +489,9 @@ bool http_session_principal_matches(http_session *hs, const http_request *req) {
     return a == b && CRYPTO_memcmp(hs->principal, p, a) == 0;
 }
 
-/* 401 with a challenge (RFC 6750), or 503 when the TokenReview could not be done. */
-static enum MHD_Result http_respond_unauthorized(http_request *req) {
+/* 401 with a challenge (RFC 6750), 403 (insufficient_scope, a cluster not allowed), or 503 when
+ * the TokenReview could not be done. */
+enum MHD_Result http_respond_unauthorized(http_request *req) {
     const gate_decision *d = &req->auth;
     json_t *body = json_pack("{s:s, s:n, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", "error", "code", -32001, "message",
                              d->message);

@@ -40,6 +40,10 @@ enum MHD_Result rest_shim_handle(http_request *req) {
     } else {
         args = json_object();
     }
+    if (!http_tool_call_allowed(req, name)) {
+        json_decref(args);
+        return http_respond_unauthorized(req);
+    }
     json_t *id = json_integer(1);
     json_t *call = json_pack("{s:s, s:O, s:s, s:{s:s, s:o}}", "jsonrpc", "2.0", "id", id, "method", "tools/call",
                              "params", "name", name, "arguments", args);

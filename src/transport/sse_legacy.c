@@ -58,9 +58,14 @@ enum MHD_Result sse_legacy_handle_post(http_request *req) {
     if (!msg)
         return http_respond_jsonrpc_error(req, MHD_HTTP_BAD_REQUEST, -32700, "Parse error: the body is not JSON");
     const json_t *method = json_object_get(msg, "method");
-    if (json_is_string(method) && strcmp(json_string_value(method), "tools/call") == 0)
-        http_session_note_tool_call(req->session, json_object_get(msg, "id"),
-                                    json_string_value(json_object_get(json_object_get(msg, "params"), "name")));
+    if (json_is_string(method) && strcmp(json_string_value(method), "tools/call") == 0) {
+        const char *tool = json_string_value(json_object_get(json_object_get(msg, "params"), "name"));
+        if (!http_tool_call_allowed(req, tool)) {
+            json_decref(msg);
+            return http_respond_unauthorized(req);
+        }
+        http_session_note_tool_call(req->session, json_object_get(msg, "id"), tool);
+    }
     json_decref(msg);
     mcp_caller caller;
     mcp_session_receive_as(req->session->mcp, body, req->body.len, http_caller(req, &caller));

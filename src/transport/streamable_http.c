@@ -193,6 +193,11 @@ static enum MHD_Result handle_post(http_request *req) {
         return http_respond(req, MHD_HTTP_ACCEPTED, NULL, NULL, 0, NULL);
     }
 
+    if (is_tool_call &&
+        !http_tool_call_allowed(req, json_string_value(json_object_get(json_object_get(msg, "params"), "name")))) {
+        json_decref(msg);
+        return http_respond_unauthorized(req);
+    }
     bool sse = is_tool_call && http_accepts_sse(req);
     /* Answers are routed by request id; one without a usable id comes back with "id": null. */
     http_stream *st = http_stream_new(s, sse ? STREAM_POST_SSE : STREAM_JSON, related ? related : json_null());

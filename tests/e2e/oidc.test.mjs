@@ -385,3 +385,44 @@ test('OIDC resource server against a real OpenID provider', async (t) => {
     }
   });
 });
+
+test('per-tool scopes: a read-only token sees and calls only read-only tools', async (t) => {
+  const cluster = await startDouble(t);
+  const idpPort = await freePort();
+  const issuer = `http://127.0.0.1:${idpPort}`;
+  const flags = OIDC_FLAGS(issuer).filter((f) => f !== '--oidc-scopes' && f !== 'mcp:read');
+  const srv = await startHttpServer(t, [...flags, '--oidc-read-scope', 'mcp:read', '--oidc-write-scope', 'mcp:write'],
+    { KUBECONFIG: cluster.kubeconfig });
+  const resource = `${srv.url}/mcp`;
+  const idp = await startIdp(t, { port: idpPort, resources: [resource] });
+  const readOnly = await serviceToken(idp, { resource, scope: 'mcp:read' });
+  const readWrite = await serviceToken(idp, { resource, scope: 'mcp:read mcp:write' });
+  const post = (token, body) => request(resource, {
+    method: 'POST', body, headers: { ...mcpHeaders, Authorization: `Bearer ${token}` },
+  });
+  const listBody = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+  const names = (r) => JSON.parse(r.body).result.tools.map((x) => x.name);
+
+  const prm = JSON.parse((await request(`${srv.url}/.well-known/oauth-protected-resource`)).body);
+  assert.ok(prm.scopes_supported.includes('mcp:read') && prm.scopes_supported.includes('mcp:write'));
+
+  const ro = names(await post(readOnly, listBody));
+  assert.ok(ro.includes('pods_list') && ro.includes('resources_get'), ro.join(','));
+  assert.ok(!ro.includes('pods_delete') && !ro.includes('resources_create_or_update'), ro.join(','));
+  const rw = names(await post(readWrite, listBody));
+  assert.ok(rw.includes('pods_delete'), rw.join(','));
+
+  const del = JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'pods_delete', arguments: { name: 'bench-01', namespace: 'default' } } });
+  const refused = await post(readOnly, del);
+  assert.equal(refused.status, 403, refused.body);
+  const c = challenge(refused.headers['www-authenticate']);
+  assert.equal(c.error, 'insufficient_scope');
+  assert.equal(c.scope, 'mcp:write');
+  const shim = await request(`${srv.url}/api/mcp/tools/pods_delete`, {
+    method: 'POST', body: JSON.stringify({ name: 'bench-01', namespace: 'default' }),
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${readOnly}` },
+  });
+  assert.equal(shim.status, 403);
+  const read = await post(readOnly, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'pods_get', arguments: { name: 'bench-01', namespace: 'default' } } }));
+  assert.equal(read.status, 200, read.body);
+});
