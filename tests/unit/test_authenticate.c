@@ -131,6 +131,27 @@ static void test_challenges(void **state) {
     gate_free(g);
 }
 
+static void test_tool_scopes(void **state) {
+    gate *g = NULL;
+    error_info err = {0};
+    gate_options o = {.read_scope = "mcp:read", .write_scope = "mcp:write"};
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    gate_decision d = {0};
+    const char *needed = NULL;
+    /* Not a JWT caller (no scopes): per-tool scopes do not apply. */
+    assert_int_equal(gate_tool_allowed(g, &d, false, &needed), 0);
+    char *scopes[] = {"openid", "mcp:read", NULL};
+    d.scopes = scopes;
+    assert_int_equal(gate_tool_allowed(g, &d, true, &needed), 0);
+    assert_int_equal(gate_tool_allowed(g, &d, false, &needed), -EACCES);
+    assert_string_equal(needed, "mcp:write");
+    gate_insufficient_scope(g, &d, needed);
+    assert_int_equal(d.http_status, 403);
+    assert_non_null(strstr(d.challenge, "scope=\"mcp:write\", error=\"insufficient_scope\""));
+    d.scopes = NULL;
+    gate_free(g);
+}
+
 static void test_kubeconfig_mode_ignores_headers(void **state) {
     gate *g = NULL;
     error_info err = {0};
@@ -187,6 +208,7 @@ int main(void) {
         cmocka_unit_test(test_server_header_needs_allowlist),
         cmocka_unit_test(test_required),
         cmocka_unit_test(test_challenges),
+        cmocka_unit_test(test_tool_scopes),
         cmocka_unit_test(test_kubeconfig_mode_ignores_headers),
         cmocka_unit_test(test_impersonation_needs_validation),
         cmocka_unit_test(test_decisions_are_audited_without_tokens),

@@ -110,6 +110,8 @@ static void test_toolsets_enabled_and_disabled_tools(void **state) {
     tool_registry *reg = make(cfg);
     assert_int_equal(tool_registry_count(reg), 1);
     assert_string_equal(json_string_value(json_object_get(tool_registry_describe(reg, 0), "name")), "viewer");
+    assert_ptr_equal(tool_registry_tool(reg, 0), &viewer);
+    assert_null(tool_registry_tool(reg, 1));
     tool_registry_free(reg);
 
     set_list(&cfg->enabled_tools, "reader", "deleter");
