@@ -214,6 +214,7 @@ static int make_gate(void *opaque, const char *url, gate **ret_gate, char **ret_
             .allow_http = cfg->oidc_allow_http,
             .ca_file = cfg->oidc_ca_file,
             .clock_skew_seconds = cfg->oidc_clock_skew_seconds,
+            .require_at_jwt_typ = cfg->oidc_require_at_jwt,
             .hs256_secret = (const unsigned char *)secret,
             .hs256_secret_len = secret_len,
             .username_claim = cfg->oidc_username_claim,

@@ -124,6 +124,8 @@ static const config_field fields[] = {
      "same as oidc_signing_algorithms (kube-mcp's spelling: RS256 or HS256)"},
     {"oidc_hs256_secret_file", "oidc-hs256-secret-file", FIELD_STRING, OFF(oidc_hs256_secret_file), 0, 0, 0, NULL,
      "FILE", "file holding the shared secret for HS256 tokens (at least 32 bytes)"},
+    {"oidc_require_at_jwt", "oidc-require-at-jwt", FIELD_BOOL, OFF(oidc_require_at_jwt), 0, 0, 0, NULL, NULL,
+     "accept only access tokens typed at+jwt (RFC 9068), not ID tokens"},
     {"oidc_allow_http", "oidc-allow-http", FIELD_BOOL, OFF(oidc_allow_http), 0, 0, 0, NULL, NULL,
      "allow a plain-http issuer (loopback development and tests only)"},
     {"oidc_ca_file", "oidc-ca-file", FIELD_STRING, OFF(oidc_ca_file), 0, 0, 0, NULL, "FILE",

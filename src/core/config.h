@@ -50,6 +50,7 @@ typedef struct kubemcp_config {
     string_list oidc_signing_algorithms; /* also oidc_signing_method */
     char *oidc_hs256_secret_file;
     bool oidc_allow_http;
+    bool oidc_require_at_jwt;            /* header typ must be at+jwt */
     char *oidc_ca_file;
     long oidc_clock_skew_seconds;        /* default 60 */
     char *oidc_username_claim, *oidc_username_prefix, *oidc_groups_claim, *oidc_groups_prefix;

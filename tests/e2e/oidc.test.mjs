@@ -195,6 +195,7 @@ class MemoryOAuthProvider {
 
 const OIDC_FLAGS = (issuer) => [
   '--require-oauth', '--oidc-issuer-url', issuer, '--oidc-allow-http', '--oidc-scopes', 'mcp:read',
+  '--oidc-require-at-jwt',
   '--cluster-auth-mode', 'impersonate',
   '--oidc-username-claim', 'sub', '--oidc-username-prefix', 'oidc:',
   '--oidc-groups-claim', 'groups', '--oidc-groups-prefix', 'oidc:',
