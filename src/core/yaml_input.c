@@ -27,6 +27,15 @@ char *yaml_input_normalize_newlines(const char *text, size_t len, size_t *ret_le
     return out;
 }
 
+size_t yaml_input_unprintable(const char *text, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+            return i;
+    }
+    return len;
+}
+
 static void discard_output(struct fy_diag *diag, void *user, const char *buf, size_t len) {
     (void)diag;
     (void)user;

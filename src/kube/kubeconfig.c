@@ -663,6 +663,11 @@ int kubeconfig_parse(const char *data, size_t len, const char *filename, kubecon
         }
     }
 
+    if (yaml_input_unprintable(data, len) < len) {
+        free(p.dir);
+        return error_set(err, EINVAL, "kubeconfig %s contains control characters YAML does not allow: is it the right "
+                                      "file?", p.file);
+    }
     /* libfyaml would print diagnostics to stderr: collect them instead and report the first. */
     struct fy_diag *diag = yaml_input_quiet_diag();
     size_t normalized_len;

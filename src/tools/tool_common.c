@@ -1106,6 +1106,10 @@ int tool_parse_manifest(const char *text, size_t len, json_t **ret_documents, er
 static int manifest_parse_yaml_normalized(const char *text, size_t len, json_t **ret_documents, error_info *err);
 
 static int manifest_parse_yaml(const char *text, size_t len, json_t **ret_documents, error_info *err) {
+    size_t bad = yaml_input_unprintable(text, len);
+    if (bad < len)
+        return error_set(err, EINVAL, "the resource contains a control character (byte %zu) that YAML does not allow; "
+                                      "pass plain YAML or JSON text", bad);
     size_t normalized_len;
     char *normalized = yaml_input_normalize_newlines(text, len, &normalized_len);
     if (!normalized && memchr(text, '\r', len))

@@ -202,6 +202,9 @@ static void test_manifest_parsing(void **state) {
     parse_fails(bomb, "too much text");
     free(bomb);
 
+    /* Control characters YAML does not allow are refused before the parser sees them. */
+    parse_fails("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: 'a\x1b'}\n", "control character");
+
     /* Windows line ends read like Unix ones, block scalars included. */
     docs = parse_ok("apiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n  name: crlf\r\ndata:\r\n  script: |\r\n"
                     "    echo one\r\n    echo two\r\n");
