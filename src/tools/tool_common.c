@@ -817,14 +817,13 @@ static json_t *single_quoted_from_source(const manifest_parse *mp, struct fy_nod
 }
 
 static json_t *scalar_to_json(const manifest_parse *mp, struct fy_node *node) {
+    /* Every single-quoted scalar is read from the source, whatever its tag: libfyaml's own
+     * decoding of '' escapes leaks (a tag like "!" does not change that), and a quoted value is
+     * text either way. */
     if (fy_node_get_style(node) == FYNS_SINGLE_QUOTED) {
-        size_t tag_len = 0;
-        const char *tag = fy_node_get_tag(node, &tag_len);
-        if (!tag || tag_is(tag, tag_len, "str")) {
-            json_t *v = single_quoted_from_source(mp, node);
-            if (v)
-                return v;
-        }
+        json_t *v = single_quoted_from_source(mp, node);
+        if (v)
+            return v;
     }
     size_t len = 0;
     const char *s = fy_node_get_scalar(node, &len);
