@@ -155,14 +155,26 @@ static char *protected_resource_metadata(const gate_context *g) {
     json_t *scopes = json_array();
     for (size_t i = 0; i < g->cfg->oidc_scopes.count; i++)
         json_array_append_new(scopes, json_string(g->cfg->oidc_scopes.items[i]));
-    const char *per_tool[] = {g->cfg->oidc_read_scope, g->cfg->oidc_write_scope};
-    for (size_t i = 0; i < 2; i++) {
+    size_t n_per_tool = 2 + g->cfg->oidc_tool_scopes.count;
+    const char **per_tool = calloc(n_per_tool, sizeof *per_tool);
+    if (!per_tool) {
+        json_decref(scopes);
+        return NULL;
+    }
+    per_tool[0] = g->cfg->oidc_read_scope;
+    per_tool[1] = g->cfg->oidc_write_scope;
+    for (size_t i = 0; i < g->cfg->oidc_tool_scopes.count; i++) {
+        const char *eq = strchr(g->cfg->oidc_tool_scopes.items[i], '=');
+        per_tool[2 + i] = eq && eq[1] ? eq + 1 : NULL;
+    }
+    for (size_t i = 0; i < n_per_tool; i++) {
         bool listed = !per_tool[i];
         for (size_t k = 0; !listed && k < json_array_size(scopes); k++)
             listed = strcmp(json_string_value(json_array_get(scopes, k)), per_tool[i]) == 0;
         if (!listed)
             json_array_append_new(scopes, json_string(per_tool[i]));
     }
+    free(per_tool);
     json_t *prm = json_pack("{s:s, s:[s], s:o, s:[s]}", "resource", g->resource, "authorization_servers",
                             g->cfg->oidc_issuer_url, "scopes_supported", scopes, "bearer_methods_supported", "header");
     char *text = prm ? json_dumps(prm, JSON_COMPACT) : NULL;
@@ -234,6 +246,20 @@ static int make_gate(void *opaque, const char *url, gate **ret_gate, char **ret_
         go.resource_metadata_url = g->resource_metadata_url;
         go.read_scope = cfg->oidc_read_scope;
         go.write_scope = cfg->oidc_write_scope;
+        for (size_t i = 0; i < cfg->oidc_tool_scopes.count; i++) {
+            const char *entry = cfg->oidc_tool_scopes.items[i];
+            const char *eq = strchr(entry, '=');
+            bool known = false;
+            for (size_t t = 0; eq && tool_catalog[t] && !known; t++)
+                known = strlen(tool_catalog[t]->name) == (size_t)(eq - entry) &&
+                        strncmp(tool_catalog[t]->name, entry, (size_t)(eq - entry)) == 0;
+            if (!eq || !eq[1] || !known)
+                return error_set(err, EINVAL,
+                                 "oidc_tool_scopes entry \"%s\" must be TOOL=SCOPE with a known tool name "
+                                 "(run `kubemcp tools`)",
+                                 entry);
+        }
+        go.tool_scopes = (const char *const *)cfg->oidc_tool_scopes.items;
         if (!(*ret_prm = protected_resource_metadata(g)))
             return error_set(err, ENOMEM, "out of memory");
         log_info("OAuth resource %s, issuer %s", g->resource, cfg->oidc_issuer_url);

@@ -117,6 +117,8 @@ static const config_field fields[] = {
      "scope a token needs for read-only tools (others are hidden from tools/list and refused with 403)"},
     {"oidc_write_scope", "oidc-write-scope", FIELD_STRING, OFF(oidc_write_scope), 0, 0, 0, NULL, "SCOPE",
      "scope a token needs for the tools that change things"},
+    {"oidc_tool_scopes", "oidc-tool-scopes", FIELD_LIST, OFF(oidc_tool_scopes), 0, 0, 0, NULL, "TOOL=SCOPE,...",
+     "per-tool overrides of oidc_read_scope / oidc_write_scope, e.g. [\"pods_log=mcp:logs\"]"},
     {"oidc_signing_algorithms", "oidc-signing-algorithms", FIELD_LIST, OFF(oidc_signing_algorithms), 0, 0, 0, NULL,
      "ALG,...", "accepted JWT algorithms (default RS256 RS384 RS512 PS256 ES256 ES384; HS256 needs "
      "oidc_hs256_secret_file)"},
@@ -427,6 +429,7 @@ kubemcp_config *config_free(kubemcp_config *cfg) {
     free(cfg->oidc_hs256_secret_file);
     free(cfg->oidc_read_scope);
     free(cfg->oidc_write_scope);
+    string_list_clear(&cfg->oidc_tool_scopes);
     free(cfg->oidc_ca_file);
     free(cfg->oidc_username_claim);
     free(cfg->oidc_username_prefix);

@@ -47,6 +47,7 @@ typedef struct kubemcp_config {
     string_list oidc_scopes;             /* required scopes; also oauth_scopes */
     char *oidc_read_scope;               /* per-tool: read-only tools need it (NULL = none) */
     char *oidc_write_scope;              /* per-tool: the other tools need it */
+    string_list oidc_tool_scopes;        /* per-tool overrides, "TOOL=SCOPE" */
     string_list oidc_signing_algorithms; /* also oidc_signing_method */
     char *oidc_hs256_secret_file;
     bool oidc_allow_http;

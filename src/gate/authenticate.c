@@ -313,8 +313,22 @@ bool gate_needs_network(gate *g, const gate_request *req) {
     return network;
 }
 
-int gate_tool_allowed(const gate *g, const gate_decision *d, bool read_only, const char **ret_needed) {
-    const char *needed = read_only ? g->opts.read_scope : g->opts.write_scope;
+/* The scope a tool_scopes entry ("TOOL=SCOPE") gives tool, or NULL. Returned pointer is into the entry. */
+static const char *tool_scope_override(const gate *g, const char *tool) {
+    size_t n = tool ? strlen(tool) : 0;
+    for (size_t i = 0; n && g->opts.tool_scopes && g->opts.tool_scopes[i]; i++) {
+        const char *e = g->opts.tool_scopes[i];
+        if (strncmp(e, tool, n) == 0 && e[n] == '=')
+            return e + n + 1;
+    }
+    return NULL;
+}
+
+int gate_tool_allowed(const gate *g, const gate_decision *d, const char *tool, bool read_only,
+                      const char **ret_needed) {
+    const char *needed = tool_scope_override(g, tool);
+    if (!needed)
+        needed = read_only ? g->opts.read_scope : g->opts.write_scope;
     if (!needed || !d->scopes)
         return 0; /* no per-tool scopes, or not a JWT caller */
     for (size_t i = 0; d->scopes[i]; i++)

@@ -38,6 +38,7 @@ typedef struct gate_options {
      * (NULL = no such requirement). tools/list shows only what the token may call. */
     const char *read_scope;
     const char *write_scope;
+    const char *const *tool_scopes; /* NULL-terminated "TOOL=SCOPE" overrides (checked by the caller) */
     audit_log *audit;                /* borrowed; NULL = no audit */
 } gate_options;
 
@@ -64,9 +65,11 @@ typedef struct gate_decision {
     char **scopes;            /* owned, NULL-terminated: a validated JWT's scopes; NULL = not a JWT caller */
 } gate_decision;
 
-/* Whether the caller may use a tool (read_only per its annotations): 0, or -EACCES with
- * *ret_needed the missing scope (the transport answers 403 insufficient_scope). */
-int gate_tool_allowed(const gate *g, const gate_decision *d, bool read_only, const char **ret_needed);
+/* Whether the caller may use a tool: the tool's override in tool_scopes, else read_scope or
+ * write_scope by its annotations. 0, or -EACCES with *ret_needed the missing scope (the transport
+ * answers 403 insufficient_scope). */
+int gate_tool_allowed(const gate *g, const gate_decision *d, const char *tool, bool read_only,
+                      const char **ret_needed);
 /* Fills d->challenge for a refused tool call (403 insufficient_scope naming the scope). */
 void gate_insufficient_scope(const gate *g, gate_decision *d, const char *needed);
 

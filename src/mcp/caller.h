@@ -15,7 +15,7 @@ typedef struct mcp_caller {
     const char *source_address;        /* NULL = stdio */
     kube_cluster *cluster;             /* the cluster the request named by header; NULL = by context */
     /* Which tools this caller may see in tools/list (e.g. by its token's scopes); NULL = all. */
-    bool (*tool_visible)(const void *opaque, bool read_only);
+    bool (*tool_visible)(const void *opaque, const char *tool, bool read_only);
     const void *tool_visible_opaque;
 } mcp_caller;
 

@@ -463,7 +463,8 @@ static json_t *handle_tools_list(mcp_session *s, const json_t *params, const mcp
     size_t total = 0;
     for (size_t k = 0; k < all; k++)
         if (!caller || !caller->tool_visible ||
-            caller->tool_visible(caller->tool_visible_opaque, tool_registry_tool(reg, k)->read_only))
+            caller->tool_visible(caller->tool_visible_opaque, tool_registry_tool(reg, k)->name,
+                                 tool_registry_tool(reg, k)->read_only))
             visible[total++] = k;
     if (parse_cursor(params, total, &offset) < 0) {
         free(visible);

@@ -445,10 +445,10 @@ static bool authenticate(http_request *req) {
     return req->auth.http_status == 0;
 }
 
-static bool tool_visible_for_request(const void *opaque, bool read_only) {
+static bool tool_visible_for_request(const void *opaque, const char *tool, bool read_only) {
     const http_request *req = opaque;
     const char *needed = NULL;
-    return gate_tool_allowed(req->server->opts.gate, &req->auth, read_only, &needed) == 0;
+    return gate_tool_allowed(req->server->opts.gate, &req->auth, tool, read_only, &needed) == 0;
 }
 
 bool http_tool_call_allowed(http_request *req, const char *tool_name) {
@@ -459,7 +459,7 @@ bool http_tool_call_allowed(http_request *req, const char *tool_name) {
         tool_registry_find(s->opts.registry, tool_name, &tool, &err) < 0)
         return true; /* unknown tools are the engine's to refuse */
     const char *needed = NULL;
-    if (gate_tool_allowed(s->opts.gate, &req->auth, tool->read_only, &needed) == 0)
+    if (gate_tool_allowed(s->opts.gate, &req->auth, tool->name, tool->read_only, &needed) == 0)
         return true;
     gate_insufficient_scope(s->opts.gate, &req->auth, needed);
     return false;

@@ -392,8 +392,8 @@ test('per-tool scopes: a read-only token sees and calls only read-only tools', a
   const idpPort = await freePort();
   const issuer = `http://127.0.0.1:${idpPort}`;
   const flags = OIDC_FLAGS(issuer).filter((f) => f !== '--oidc-scopes' && f !== 'mcp:read');
-  const srv = await startHttpServer(t, [...flags, '--oidc-read-scope', 'mcp:read', '--oidc-write-scope', 'mcp:write'],
-    { KUBECONFIG: cluster.kubeconfig });
+  const srv = await startHttpServer(t, [...flags, '--oidc-read-scope', 'mcp:read', '--oidc-write-scope', 'mcp:write',
+    '--oidc-tool-scopes', 'pods_log=mcp:logs'], { KUBECONFIG: cluster.kubeconfig });
   const resource = `${srv.url}/mcp`;
   const idp = await startIdp(t, { port: idpPort, resources: [resource] });
   const readOnly = await serviceToken(idp, { resource, scope: 'mcp:read' });
@@ -406,10 +406,12 @@ test('per-tool scopes: a read-only token sees and calls only read-only tools', a
 
   const prm = JSON.parse((await request(`${srv.url}/.well-known/oauth-protected-resource`)).body);
   assert.ok(prm.scopes_supported.includes('mcp:read') && prm.scopes_supported.includes('mcp:write'));
+  assert.ok(prm.scopes_supported.includes('mcp:logs'), 'a per-tool override scope is advertised');
 
   const ro = names(await post(readOnly, listBody));
   assert.ok(ro.includes('pods_list') && ro.includes('resources_get'), ro.join(','));
   assert.ok(!ro.includes('pods_delete') && !ro.includes('resources_create_or_update'), ro.join(','));
+  assert.ok(!ro.includes('pods_log'), 'pods_log needs its own scope (oidc_tool_scopes)');
   const rw = names(await post(readWrite, listBody));
   assert.ok(rw.includes('pods_delete'), rw.join(','));
 
@@ -426,4 +428,12 @@ test('per-tool scopes: a read-only token sees and calls only read-only tools', a
   assert.equal(shim.status, 403);
   const read = await post(readOnly, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'pods_get', arguments: { name: 'bench-01', namespace: 'default' } } }));
   assert.equal(read.status, 200, read.body);
+});
+
+test('a bad oidc_tool_scopes entry refuses to start', async (t) => {
+  const cluster = await startDouble(t);
+  const issuer = `http://127.0.0.1:${await freePort()}`;
+  const bad = await startHttpServer(t, [...OIDC_FLAGS(issuer), '--oidc-tool-scopes', 'pods_lgo=mcp:logs'],
+    { KUBECONFIG: cluster.kubeconfig }, { expectExit: 2 }).catch((e) => e);
+  assert.match(String(bad.message ?? bad), /oidc_tool_scopes entry "pods_lgo=mcp:logs"/);
 });

@@ -139,15 +139,24 @@ static void test_tool_scopes(void **state) {
     gate_decision d = {0};
     const char *needed = NULL;
     /* Not a JWT caller (no scopes): per-tool scopes do not apply. */
-    assert_int_equal(gate_tool_allowed(g, &d, false, &needed), 0);
+    assert_int_equal(gate_tool_allowed(g, &d, "pods_delete", false, &needed), 0);
     char *scopes[] = {"openid", "mcp:read", NULL};
     d.scopes = scopes;
-    assert_int_equal(gate_tool_allowed(g, &d, true, &needed), 0);
-    assert_int_equal(gate_tool_allowed(g, &d, false, &needed), -EACCES);
+    assert_int_equal(gate_tool_allowed(g, &d, "pods_get", true, &needed), 0);
+    assert_int_equal(gate_tool_allowed(g, &d, "pods_delete", false, &needed), -EACCES);
     assert_string_equal(needed, "mcp:write");
     gate_insufficient_scope(g, &d, needed);
     assert_int_equal(d.http_status, 403);
     assert_non_null(strstr(d.challenge, "scope=\"mcp:write\", error=\"insufficient_scope\""));
+    gate_free(g);
+    /* A per-tool override wins over the annotation-derived scope. */
+    const char *overrides[] = {"pods_log=mcp:logs", "pods_delete=mcp:read", NULL};
+    o.tool_scopes = overrides;
+    assert_int_equal(gate_new(&o, &g, &err), 0);
+    assert_int_equal(gate_tool_allowed(g, &d, "pods_log", true, &needed), -EACCES);
+    assert_string_equal(needed, "mcp:logs");
+    assert_int_equal(gate_tool_allowed(g, &d, "pods_delete", false, &needed), 0);
+    assert_int_equal(gate_tool_allowed(g, &d, "pods_logs", true, &needed), 0); /* no prefix match */
     d.scopes = NULL;
     gate_free(g);
 }
