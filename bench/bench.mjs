@@ -2,7 +2,7 @@
 // kubemcp vs kubernetes-mcp-server (the Go peer), same run, same Kubernetes API double.
 // Started by bench/run.sh, which builds and installs everything first; writes results/raw.json.
 //
-//   node bench.mjs --kubemcp BIN --peer BIN --startup BIN --double server.mjs --work DIR --out raw.json [--commit SHA] [--quick] [--only SECTIONS]
+//   node bench.mjs --kubemcp BIN --peer BIN --startup BIN --double server.mjs --work DIR --out raw.json [--idp idp.mjs --idp-node NODE] [--commit SHA] [--quick] [--only SECTIONS]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -10,10 +10,10 @@ import path from 'node:path';
 import { setPidfile, start, stop } from './lib/children.mjs';
 import { StdioServer } from './lib/stdio-client.mjs';
 import { runLoad } from './lib/load.mjs';
-import { memory, listeningPorts, sleep, percentile, round, cpuSeconds, systemBusySeconds } from './lib/proc.mjs';
+import { memory, listeningPorts, sleep, percentile, round, cpuSeconds, schedSeconds, systemBusySeconds } from './lib/proc.mjs';
 import { startDouble } from './lib/double.mjs';
 import { openSessions } from './lib/http-sessions.mjs';
-import { openPool } from './lib/http-client.mjs';
+import { openPool, HttpSession } from './lib/http-client.mjs';
 import net from 'node:net';
 import { summarize } from './lib/summary.mjs';
 import { profileCpu, profileStartup, profileMemory } from './lib/profile.mjs';
@@ -21,7 +21,7 @@ import { profileCpu, profileStartup, profileMemory } from './lib/profile.mjs';
 const argv = process.argv.slice(2);
 const opt = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
 const QUICK = argv.includes('--quick');
-// --only a,b: run only these sections (startup, stdio, sessions, http, profiles) — for working on the
+// --only a,b: run only these sections (startup, stdio, sessions, http, oidc, profiles) — for working on the
 // harness; a published report comes from a run without it.
 const ONLY = opt('only', null) ? new Set(opt('only').split(',')) : null;
 const want = (sec) => !ONLY || ONLY.has(sec);
@@ -31,6 +31,9 @@ const STARTUP = path.resolve(opt('startup'));
 const DOUBLE = path.resolve(opt('double'));
 const WORK = path.resolve(opt('work'));
 const OUT = path.resolve(opt('out'));
+// The loopback OpenID provider (tests/fixtures/oidc-provider/idp.mjs, oidc-provider from tests/e2e/node_modules)
+const IDP = opt('idp') ? path.resolve(opt('idp')) : null;
+const IDP_NODE = opt('idp-node') ? path.resolve(opt('idp-node')) : process.execPath;
 const RESULTS = path.dirname(OUT);
 const T_START = Date.now();
 
@@ -158,9 +161,9 @@ async function freePort() {
   throw new Error('no free loopback port found in 20 tries');
 }
 
-async function startHttp(def, kubeconfig, extraArgs = []) {
+async function startHttp(def, kubeconfig, extraArgs = [], fixedPort = null) {
   const isKubemcp = def.cmd === KUBEMCP;
-  const port = isKubemcp ? 0 : await freePort();
+  const port = fixedPort ?? (isKubemcp ? 0 : await freePort());
   const child = start(def.cmd, [...def.args('yaml'), ...extraArgs, '--port', String(port), '--bind-address', '127.0.0.1'], { env: { ...process.env, ...def.env } });
   let err = '';
   child.stderr.setEncoding('utf8'); child.stdout.resume();
@@ -206,10 +209,39 @@ async function measureHttp(def, kubeconfig, n) {
   } finally { if (sampler) clearInterval(sampler); await stop(h.child); }
 }
 
-// kubemcp validates OIDC JWTs since commit 471575b; this harness does not drive that mode yet.
-const OIDC_PENDING = 'pending: kubemcp validates OIDC JWTs since commit 471575b, but this harness does not drive that mode yet. '
-  + 'It needs an issuer that serves discovery and JWKS on loopback (e.g. the e2e suite\'s oidc-provider fixture): the API double mints id_tokens for an issuer URL it does not serve. '
-  + 'The peer would need its authorization server configured the same way';
+// OIDC JWT: a real OpenID provider on loopback (the e2e suite's oidc-provider fixture), one per
+// server measured. kubemcp needs the issuer at start and fetches discovery/JWKS on the first token, so
+// it starts first (port 0) and the IdP then gets kubemcp's /mcp as its resource. The peer fetches
+// discovery at start, so its IdP starts first, with the peer's /mcp (on a port picked up front).
+async function startIdp(port, resources) {
+  const child = start(IDP_NODE, [IDP, '--port', String(port), '--resource', resources.join(','), '--ttl', '3600']);
+  let out = '', err = '';
+  child.stdout.setEncoding('utf8'); child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => { if (err.length < 20000) err += d; });
+  const ready = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`IdP not ready in 30 s: ${err.slice(-300)}`)), 30000);
+    child.stdout.on('data', (d) => { out += d; const nl = out.indexOf('\n'); if (nl >= 0) { clearTimeout(t); try { resolve(JSON.parse(out.slice(0, nl))); } catch (e) { reject(e); } } });
+    child.once('exit', (c) => { clearTimeout(t); reject(new Error(`IdP exited (${c}): ${err.slice(-300)}`)); });
+  });
+  const idp = { ...ready, child, pid: child.pid, stop: () => stop(child, 3000) };
+  idp.serviceToken = async (resource, scope = 'mcp:read') => {
+    const r = await fetch(new URL('/token', idp.issuer), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('kubemcp-e2e-service:kubemcp-e2e-service-secret').toString('base64')}` }, body: new URLSearchParams({ grant_type: 'client_credentials', scope, resource }) });
+    const b = await r.json();
+    if (r.status !== 200 || !b.access_token) throw new Error(`client_credentials: HTTP ${r.status} ${JSON.stringify(b).slice(0, 200)}`);
+    return b.access_token;
+  };
+  idp.mint = async (body) => {
+    const r = await fetch(new URL('/__test/mint', idp.issuer), { method: 'POST', body: JSON.stringify(body) });
+    const b = await r.json();
+    if (r.status !== 200 || !b.access_token) throw new Error(`mint: HTTP ${r.status}`);
+    return b.access_token;
+  };
+  return idp;
+}
+const OIDC_KUBEMCP_FLAGS = (issuer) => ['--require-oauth', '--oidc-issuer-url', issuer, '--oidc-allow-http', '--oidc-scopes', 'mcp:read', '--cluster-auth-mode', 'impersonate',
+  '--oidc-username-claim', 'sub', '--oidc-username-prefix', 'oidc:', '--oidc-groups-claim', 'groups', '--oidc-groups-prefix', 'oidc:'];
+const OIDC_PEER_FLAGS = (issuer, aud) => ['--require-oauth', '--authorization-url', issuer, '--oauth-audience', aud];
+const jwtClaims = (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString('utf8'));
 
 // Auth modes over Streamable HTTP. The driver opens up to 64 sessions (one keep-alive connection
 // each) and keeps 1, 8 or 64 of them busy; `headers` go on every request, initialize included.
@@ -223,7 +255,10 @@ function authModes(tokens) {
       label: 'bearer passthrough + cached TokenReview', headers: bearer, kubemcp: ['--validate-token'], peer: null,
       peerNa: 'kubernetes-mcp-server removed its TokenReview validation (no --validate-token / validate_token in v0.0.67: `--validate-token` → "unknown flag"); it passes the bearer on and leaves rejection to the API server',
     },
-    oidc: { label: 'OIDC JWT', pending: OIDC_PENDING },
+    // tools/list: a client_credentials token (resource = the server's /mcp, scope mcp:read; sub = the
+    // client id, no groups). pods_list: a token minted by the IdP's test hook for carol in group
+    // viewers (oidc:viewers has ClusterRole view on the double), signed with the IdP's key.
+    oidc: { label: 'OIDC JWT (RS256 access token from a loopback oidc-provider)', oidc: true, kubemcp: [], peer: [] },
   };
 }
 
@@ -239,34 +274,120 @@ async function identitySeen(dbl, url, token) {
 }
 
 async function httpMode(dbl, def, key, modeName, mode) {
-  const args = mode[key];
+  let args = mode[key];
   await quietGate(`HTTP ${def.label} auth=${modeName}`);
-  const h = await startHttp(def, dbl.kubeconfig, args);
-  if (h.refused) return { skipped: true, reason: h.refused };
-  const out = { args, url: h.url };
+  let idp = null, h, fixedPort = null, idpPort = null;
+  if (mode.oidc) {
+    idpPort = await freePort();
+    const issuer = `http://127.0.0.1:${idpPort}`;
+    if (key === 'kubemcp') args = OIDC_KUBEMCP_FLAGS(issuer);
+    else { fixedPort = await freePort(); idp = await startIdp(idpPort, [`http://127.0.0.1:${fixedPort}/mcp`]); args = OIDC_PEER_FLAGS(issuer, `http://127.0.0.1:${fixedPort}/mcp`); }
+  }
   try {
+    h = await startHttp(def, dbl.kubeconfig, args, fixedPort);
+    if (h.refused) return { skipped: true, reason: h.refused };
+    if (mode.oidc && !idp) idp = await startIdp(idpPort, [`${h.url}/mcp`]);
+    return await httpModeRun(dbl, def, key, modeName, mode, h, args, idp);
+  } finally { if (h?.child) await stop(h.child); if (idp) await idp.stop(); }
+}
+
+async function httpModeRun(dbl, def, key, modeName, mode, h, args, idp) {
+  const out = { args, url: h.url };
+  const headersFor = {};
+  if (idp) {
+    const resource = `${h.url}/mcp`;
+    const svc = await idp.serviceToken(resource);
+    const carol = await idp.mint({ sub: 'carol', groups: ['viewers'], aud: resource, scope: 'mcp:read' });
+    headersFor.tools_list = { authorization: `Bearer ${svc}` };
+    headersFor.pods_list_yaml = { authorization: `Bearer ${carol}` };
+    const c1 = jwtClaims(svc), c2 = jwtClaims(carol);
+    out.oidc = { issuer: idp.issuer, resource, tokens: { tools_list: { via: 'client_credentials', sub: c1.sub, scope: c1.scope, aud: c1.aud }, pods_list_yaml: { via: '/__test/mint', sub: c2.sub, groups: c2.groups, scope: c2.scope, aud: c2.aud } } };
+  }
+  {
     await sleep(300);
     out._idle = memory(h.child.pid);
-    if (modeName !== 'none') {
+    if (idp) {
+      // who the API server saw for carol's pods_list (impersonation as oidc:carol in oidc:viewers for kubemcp)
+      let pool = null;
+      try {
+        pool = await openPool(h.url, 1, { headers: headersFor.pods_list_yaml });
+        await dbl.clearRecords();
+        const r = await pool.request(...OPS.pods_list_yaml.req(), 30000);
+        const recs = (await dbl.records()).filter((x) => x.path === '/api/v1/namespaces/default/pods');
+        out.identityCheck = { sentAs: 'carol (groups viewers)', apiServerSaw: [...new Set(recs.map((x) => x.user))], impersonation: [...new Set(recs.map((x) => JSON.stringify(x.impersonation)))].map((x) => JSON.parse(x)), toolError: r.msg.error ? JSON.stringify(r.msg.error).slice(0, 300) : r.msg.result?.isError ? JSON.stringify(r.msg.result.content).slice(0, 300) : null };
+      } catch (e) { out.identityCheck = { error: e.message.slice(0, 300) }; } finally { if (pool) await pool.close(); }
+    } else if (modeName !== 'none') {
       // the double's `alice` token on one request: the pods GET must be made as alice
       const seen = await identitySeen(dbl, h.url, dbl.tokens.alice);
       out.passthroughCheck = { sentAs: 'alice', apiServerSaw: seen, ok: seen.length === 1 && seen[0] === 'alice' };
     }
-    const pool = await openPool(h.url, 64, { headers: mode.headers, pid: h.child.pid });
-    try {
-      for (const name of HTTP_OPS) {
-        const op = OPS[name];
+    for (const name of HTTP_OPS) {
+      const op = OPS[name];
+      if (name === 'pods_list_yaml' && out.identityCheck && (out.identityCheck.toolError || out.identityCheck.error)) {
+        // the token was accepted but the tool call cannot reach the cluster with it: nothing to measure
+        out[name] = { na: `the check call failed, so no load was run: ${out.identityCheck.toolError || out.identityCheck.error}` };
+        continue;
+      }
+      let pool;
+      try { pool = await openPool(h.url, 64, { headers: headersFor[name] || mode.headers, pid: h.child.pid }); } catch (e) { out[name] = { skipped: true, reason: e.message.slice(0, 300) }; log(`  ${key} ${modeName} ${name}: ${e.message.slice(0, 200)}`); continue; }
+      try {
         out[name] = { kubeApi: await kubeCallsPerToolCall(dbl, pool, op, 10), runs: {} };
         for (const c of CONCURRENCY) {
           log(`HTTP ${def.label} auth=${modeName} ${name} c=${c}`);
           out[name].runs[c] = await runLoad(pool, op.req, { concurrency: c, warmup: B.warmup, maxRequests: B.httpMaxRequests, maxMs: B.httpMaxMs, validate: op.validate, doublePid: dbl.pid });
           if (h.child.exitCode !== null) throw new Error(`${def.label} exited during HTTP load`);
         }
-      }
-    } finally { await pool.close(); }
+      } catch (e) { out[name] = { skipped: true, reason: e.message.slice(0, 300) }; log(`  ${key} ${modeName} ${name}: ${e.message.slice(0, 200)}`); }
+      finally { await pool.close(); }
+    }
+    if (idp) { try { out.tokenCost = await tokenCost(h, idp); } catch (e) { out.tokenCost = { error: e.message.slice(0, 300) }; } }
     out._afterLoad = memory(h.child.pid);
-  } finally { await stop(h.child); }
+  }
   return out;
+}
+
+// Cost of validating a token the server has already seen vs a fresh one, as seen from the server:
+// tools/list on one session (c=1), N requests all with the same token, then N requests each with a
+// token it has never seen (minted beforehand by the IdP, same sub/aud/scope, new jti/iat, so a new
+// string and a new signature). Server CPU per request from /proc, the difference is the fresh-token
+// cost. The first request with a new token and the repeats after it are timed too.
+async function tokenCost(h, idp) {
+  const N = QUICK ? 100 : 1000;
+  const resource = `${h.url}/mcp`;
+  const mintOne = () => idp.mint({ sub: 'carol', groups: ['viewers'], aud: resource, scope: 'mcp:read' });
+  const fresh = [];
+  for (let i = 0; i < N + 50; i += 25) fresh.push(...await Promise.all(Array.from({ length: 25 }, mintOne)));
+  const seenTok = await mintOne();
+  const s = new HttpSession(h.url, { authorization: `Bearer ${seenTok}` });
+  await s.initialize();
+  const tl = () => s.request('tools/list', {}, 30000);
+  const run = async (tokens) => {
+    for (let i = 0; i < 30; i++) await tl(); // warm-up with the session's own token
+    const lat = []; let errors = 0, firstError = null;
+    const c0 = cpuSeconds(h.child.pid).total, q0 = schedSeconds(h.child.pid), w0 = Date.now();
+    for (let i = 0; i < N; i++) {
+      if (tokens) s.headers = { authorization: `Bearer ${tokens[i]}` };
+      const r = await tl();
+      if (r.msg.error || !r.msg.result?.tools) { errors++; firstError ??= JSON.stringify(r.msg.error).slice(0, 200); } else lat.push(r.ms);
+    }
+    const cpu = cpuSeconds(h.child.pid).total - c0, sched = schedSeconds(h.child.pid) - q0;
+    s.headers = { authorization: `Bearer ${seenTok}` };
+    return { requests: lat.length, errors, firstError, wallSeconds: round((Date.now() - w0) / 1000, 3), cpuMsPerRequest: round((cpu / N) * 1000, 4), schedCpuMsPerRequest: round((sched / N) * 1000, 4), latencyMs: { p50: round(percentile(lat, 50), 3), p99: round(percentile(lat, 99), 3) } };
+  };
+  try {
+    const seen = await run(null);
+    const freshRun = await run(fresh.slice(0, N));
+    // first use of a new token vs its next 9 uses, 50 tokens
+    const first = [], repeat = [];
+    for (const t of fresh.slice(N, N + 50)) {
+      s.headers = { authorization: `Bearer ${t}` };
+      first.push((await tl()).ms);
+      for (let i = 0; i < 9; i++) repeat.push((await tl()).ms);
+    }
+    return { requests: N, op: 'tools/list, one session, c=1', seenToken: seen, freshTokens: freshRun,
+      freshMinusSeenCpuMs: round(freshRun.cpuMsPerRequest - seen.cpuMsPerRequest, 4), freshMinusSeenSchedCpuMs: round(freshRun.schedCpuMsPerRequest - seen.schedCpuMsPerRequest, 4),
+      firstUseVsRepeat: { tokens: 50, firstUseP50Ms: round(percentile(first, 50), 3), repeatP50Ms: round(percentile(repeat, 50), 3), firstUseMeanMs: round(first.reduce((a, b) => a + b, 0) / first.length, 3), repeatMeanMs: round(repeat.reduce((a, b) => a + b, 0) / repeat.length, 3) } };
+  } finally { await s.close(); }
 }
 
 // The machine may be shared (teammates' builds and tests). Before each measured scenario, wait while
@@ -349,13 +470,16 @@ async function main() {
     }
 
     // 4. HTTP request level, per auth mode
-    if (want('http')) {
+    // (--only oidc: the OIDC mode alone)
+    if (want('http') || want('oidc')) {
       dbl.tokens = JSON.parse(readFileSync(path.join(dbl.dir, 'tokens.json'), 'utf8'));
       const modes = authModes(dbl.tokens);
       raw.httpLoad = { ops: HTTP_OPS, concurrency: CONCURRENCY, modes: {} };
       for (const [m, mode] of Object.entries(modes)) {
         const entry = raw.httpLoad.modes[m] = { label: mode.label };
         if (mode.pending) { entry.pending = mode.pending; continue; }
+        if (!want('http') && m !== 'oidc') { delete raw.httpLoad.modes[m]; continue; }
+        if (mode.oidc && !IDP) { entry.pending = 'not run: bench.mjs was started without --idp'; continue; }
         for (const k of ['kubemcp', 'peer']) {
           if (mode[k] === null) { entry[k] = { na: mode.peerNa }; continue; }
           try { entry[k] = await httpMode(dbl, defs[k], k, m, mode); } catch (e) { entry[k] = { skipped: true, reason: `error: ${e.message}` }; log(`  ${k} ${m}: ${e.message}`); }

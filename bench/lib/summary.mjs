@@ -55,12 +55,12 @@ export function summarize(raw) {
 
   // Streamable HTTP, request level, per auth mode (the peer has no TokenReview mode: no ratio there)
   const httpCpu = [];
-  for (const mode of ['none', 'bearer']) {
+  for (const mode of ['none', 'bearer', 'oidc']) {
     for (const op of ['tools_list', 'pods_list_yaml']) {
       for (const c of [1, 8, 64]) {
         const k = httpRun(raw, mode, 'kubemcp', op, c), p = httpRun(raw, mode, 'peer', op, c);
         if (!k || !p) continue;
-        const tag = `HTTP ${mode === 'none' ? '' : 'bearer '}${opLabel(op)} c=${c}`;
+        const tag = `HTTP ${mode === 'none' ? '' : mode === 'oidc' ? 'OIDC ' : 'bearer '}${opLabel(op)} c=${c}`;
         add('http', `CPU/req ${tag}`, k.server.cpuMsPerRequest, p.server.cpuMsPerRequest, 'ms', c === 8);
         if (op !== 'tools_list' && k.server.cpuMsPerRequest != null && p.server.cpuMsPerRequest) httpCpu.push({ op, c, mode, ratio: k.server.cpuMsPerRequest / p.server.cpuMsPerRequest });
         add('latency', `p50 ${tag}`, k.latencyMs.p50, p.latencyMs.p50, 'ms', false);
