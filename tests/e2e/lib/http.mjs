@@ -63,10 +63,13 @@ export function request(url, { method = 'GET', headers = {}, body, ca, timeout =
 }
 
 /** Opens an SSE stream and collects events; returns {events, next(type), close(), res}. */
-export function openSse(url, headers = {}) {
+export function openSse(url, headers = {}, { timeout = 15000 } = {}) {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
+    // A stream whose response headers never come fails the test instead of hanging it.
+    const timer = setTimeout(() => { req.destroy(); reject(new Error(`no SSE response from ${url} in ${timeout} ms`)); }, timeout);
     const req = http.request(u, { method: 'GET', headers: { Accept: 'text/event-stream', ...headers }, agent: false }, (res) => {
+      clearTimeout(timer);
       const events = [];
       const waiters = [];
       let pending = '';
@@ -105,10 +108,13 @@ export function openSse(url, headers = {}) {
   });
 }
 
-/** A TCP client that sends bytes slowly; resolves when the server closes the connection. */
-export function slowClient(port, chunks, intervalMs) {
+/** A TCP client that sends bytes slowly; resolves when the server closes the connection (or with
+ * closedByServer false after limitMs, so a server that never closes fails the test, not hangs it). */
+export function slowClient(port, chunks, intervalMs, limitMs = 60000) {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
+    const limit = setTimeout(() => { sock.destroy(); }, limitMs);
+    sock.on('close', () => clearTimeout(limit));
     let i = 0;
     let received = '';
     const timer = setInterval(() => {
