@@ -2,7 +2,7 @@
 // kubemcp vs kubernetes-mcp-server (the Go peer), same run, same Kubernetes API double.
 // Started by bench/run.sh, which builds and installs everything first; writes results/raw.json.
 //
-//   node bench.mjs --kubemcp BIN --peer BIN --startup BIN --double server.mjs --work DIR --out raw.json [--idp idp.mjs --idp-node NODE] [--commit SHA] [--quick] [--only SECTIONS]
+//   node bench.mjs --kubemcp BIN --peer BIN --startup BIN --double server.mjs --work DIR --out raw.json [--idp idp.mjs --idp-node NODE] [--jwt-bench BIN] [--commit SHA] [--quick] [--only SECTIONS]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +21,7 @@ import { profileCpu, profileStartup, profileMemory } from './lib/profile.mjs';
 const argv = process.argv.slice(2);
 const opt = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
 const QUICK = argv.includes('--quick');
-// --only a,b: run only these sections (startup, stdio, sessions, http, oidc, profiles) — for working on the
+// --only a,b: run only these sections (startup, stdio, sessions, http, oidc, jwt, profiles) — for working on the
 // harness; a published report comes from a run without it.
 const ONLY = opt('only', null) ? new Set(opt('only').split(',')) : null;
 const want = (sec) => !ONLY || ONLY.has(sec);
@@ -35,6 +35,8 @@ const OUT = path.resolve(opt('out'));
 const IDP = opt('idp') ? path.resolve(opt('idp')) : null;
 const IDP_NODE = opt('idp-node') ? path.resolve(opt('idp-node')) : process.execPath;
 const RESULTS = path.dirname(OUT);
+// kubemcp's OIDC validator alone (bench/jwt_validate.c, CMake target kubemcp-bench-jwt)
+const JWT_BENCH = opt('jwt-bench') ? path.resolve(opt('jwt-bench')) : null;
 const T_START = Date.now();
 
 // Bounds for every loop: count and time.
@@ -484,6 +486,23 @@ async function main() {
           if (mode[k] === null) { entry[k] = { na: mode.peerNa }; continue; }
           try { entry[k] = await httpMode(dbl, defs[k], k, m, mode); } catch (e) { entry[k] = { skipped: true, reason: `error: ${e.message}` }; log(`  ${k} ${m}: ${e.message}`); }
         }
+      }
+    }
+
+    // 4b. the OIDC validator alone, in-process (no HTTP, no JSON-RPC): 5 runs, each 1,000 fresh RS256
+    // tokens then 200 passes over them as already-seen tokens; the median of each figure
+    if (want('jwt') && JWT_BENCH) {
+      log('JWT validator micro-benchmark');
+      const runs = [];
+      for (let i = 0; i < (QUICK ? 2 : 5); i++) {
+        const r = spawnSync(JWT_BENCH, QUICK ? ['300', '50'] : ['1000', '200'], { encoding: 'utf8', timeout: 120000 });
+        if (r.status !== 0) { raw.jwtValidator = { error: `${path.basename(JWT_BENCH)} exited ${r.status ?? r.signal}: ${(r.stderr || '').trim().slice(0, 200)}` }; break; }
+        runs.push(JSON.parse(r.stdout));
+      }
+      if (!raw.jwtValidator) {
+        const med = (k) => round(percentile(runs.map((x) => x[k]), 50), 4);
+        raw.jwtValidator = { runs, tokens: runs[0].tokens, rounds: runs[0].rounds, tokenBytes: runs[0].token_bytes,
+          freshUs: med('fresh_us'), seenUs: med('seen_us'), uncachedUs: med('uncached_us') };
       }
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kubemcp vs the Go peer kubernetes-mcp-server, side by side, one command:
-#   bench/run.sh [--quick] [--only SECTIONS]   (sections: startup,stdio,sessions,http,oidc,profiles; for work on the harness)
+#   bench/run.sh [--quick] [--only SECTIONS]   (sections: startup,stdio,sessions,http,oidc,jwt,profiles; for work on the harness)
 # Builds kubemcp (Release) from `git archive HEAD` (the committed code, not the working tree), installs
 # the peer and Node 22 from bench/package-lock.json, installs gnuplot-nox and valgrind if missing, then
 # runs bench.mjs (which starts the Kubernetes API double and both servers, loopback only) and
@@ -79,7 +79,7 @@ else
 fi
 say "building kubemcp (Release) in bench/.work/build-src"
 cmake -S "$SRC" -B "$WORK/build-src" -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
-cmake --build "$WORK/build-src" --target kubemcp -j"$(nproc)" >>"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
+cmake --build "$WORK/build-src" --target kubemcp kubemcp-bench-jwt -j"$(nproc)" >>"$WORK/cmake.log" 2>&1 || { tail -30 "$WORK/cmake.log" >&2; exit 1; }
 KUBEMCP="$WORK/build-src/kubemcp"
 
 # 3. the peer (and Node 22 for the driver and the API double), pinned by bench/package-lock.json.
@@ -121,7 +121,7 @@ OUT="$RESULTS/raw.json"; [ ${#ONLY[@]} -gt 0 ] && OUT="$RESULTS/raw.only.json"
 rm -f "$RESULTS"/profile-cpu-*.txt   # written again by this run where a target is missed
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "measuring (kubemcp $("$KUBEMCP" version 2>/dev/null | awk '{print $2}') vs peer $("$PEER" --version 2>/dev/null))"
-"$NODE" "$BENCH/bench.mjs" "${QUICK[@]}" "${ONLY[@]}" "${IDP_ARGS[@]}" --kubemcp "$KUBEMCP" --peer "$PEER" --startup "$WORK/startup" \
+"$NODE" "$BENCH/bench.mjs" "${QUICK[@]}" "${ONLY[@]}" "${IDP_ARGS[@]}" --kubemcp "$KUBEMCP" --peer "$PEER" --startup "$WORK/startup" --jwt-bench "$WORK/build-src/kubemcp-bench-jwt" \
   --double "$SRC/tests/fixtures/kube-apiserver-double/server.mjs" --work "$WORK/run" --out "$OUT" "${COMMIT_ARGS[@]}" &
 BENCH_PID=$!
 wait "$BENCH_PID"
