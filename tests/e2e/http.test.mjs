@@ -364,6 +364,9 @@ current-context: x
     body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'pods_list', arguments: {} } }) });
   const sse = await openSse(`${srv.url}/sse`);
   await sse.next((e) => e.event === 'endpoint');
+  // Listen for the stream's end before anything can end it: kubemcp may end it before the call's
+  // answer is read, and an 'end' that fired before a listener was attached would never resolve.
+  const sseEnded = new Promise((resolve) => { sse.res.on('end', resolve); sse.res.on('close', resolve); });
   await sleep(400);
   process.kill(srv.pid, 'SIGTERM');
   const r = await call;
@@ -372,7 +375,7 @@ current-context: x
   assert.equal(answer.id, 7);
   assert.ok(answer.result, r.body);
   // The open SSE stream is ended cleanly, not cut.
-  await new Promise((resolve) => { sse.res.on('end', resolve); sse.res.on('close', resolve); });
+  await sseEnded;
   const { code } = await srv.exited;
   assert.equal(code, 0, srv.stderr());
 });
