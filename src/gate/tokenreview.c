@@ -11,6 +11,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "core/base64.h"
+
 #define DEFAULT_POSITIVE_TTL 300
 #define DEFAULT_NEGATIVE_TTL 10
 #define DEFAULT_MAX_ENTRIES 10000
@@ -177,52 +179,19 @@ static int lookup(tokenreview_cache *c, const unsigned char *key, long long now,
     return 0;
 }
 
-static int base64url_decode(const char *in, size_t len, unsigned char *out, size_t out_max, size_t *ret_len) {
-    unsigned int acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = in[i];
-        int v;
-        if (ch >= 'A' && ch <= 'Z')
-            v = ch - 'A';
-        else if (ch >= 'a' && ch <= 'z')
-            v = ch - 'a' + 26;
-        else if (ch >= '0' && ch <= '9')
-            v = ch - '0' + 52;
-        else if (ch == '-' || ch == '+')
-            v = 62;
-        else if (ch == '_' || ch == '/')
-            v = 63;
-        else if (ch == '=')
-            break;
-        else
-            return -EINVAL;
-        acc = (acc << 6) | (unsigned int)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o == out_max)
-                return -E2BIG;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    *ret_len = o;
-    return 0;
-}
-
 /* A JWT-shaped token's exp claim (unverified — used only to stop caching it past its life), or 0. */
 static long long jwt_expiry(const char *token) {
     const char *dot1 = strchr(token, '.');
     const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
     if (!dot1 || !dot2 || strncmp(token, "eyJ", 3) != 0)
         return 0;
-    unsigned char payload[JWT_PAYLOAD_MAX];
-    size_t len;
-    if (base64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload, sizeof payload, &len) < 0)
+    size_t encoded_len = (size_t)(dot2 - dot1 - 1), len;
+    unsigned char *payload = NULL;
+    if (base64_decoded_max(encoded_len) > JWT_PAYLOAD_MAX ||
+        base64url_decode_strict(dot1 + 1, encoded_len, &payload, &len) < 0)
         return 0;
     json_t *claims = json_loadb((const char *)payload, len, 0, NULL);
+    free(payload);
     long long exp = json_is_integer(json_object_get(claims, "exp")) ? json_integer_value(json_object_get(claims, "exp")) : 0;
     json_decref(claims);
     return exp > 0 ? exp : 0;

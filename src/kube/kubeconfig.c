@@ -12,6 +12,7 @@
 
 #include <libfyaml.h>
 
+#include "core/base64.h"
 #include "core/utf8.h"
 #include "core/yaml_input.h"
 
@@ -98,61 +99,6 @@ kubeconfig *kubeconfig_free(kubeconfig *kc) {
     free(kc->files);
     free(kc);
     return NULL;
-}
-
-/* ---- base64 ---------------------------------------------------------------------------- */
-
-static int b64_value(unsigned char ch) {
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
-
-int kube_base64_decode(const char *in, size_t in_len, unsigned char **ret_data, size_t *ret_len) {
-    unsigned char *out = malloc(in_len / 4 * 3 + 4);
-    if (!out)
-        return -ENOMEM;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t n = 0, pad = 0, sym = 0;
-    for (size_t i = 0; i < in_len; i++) {
-        unsigned char ch = (unsigned char)in[i];
-        if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
-            continue;
-        if (ch == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64_value(ch);
-        if (v < 0 || pad) { /* a symbol after padding is as broken as a foreign byte */
-            free(out);
-            return -EINVAL;
-        }
-        sym++;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    /* one leftover symbol (6 bits) can never encode a byte; too much padding is broken too */
-    if (sym % 4 == 1 || pad > 2 || (pad && (sym + pad) % 4 != 0)) {
-        free(out);
-        return -EINVAL;
-    }
-    out[n] = '\0';
-    *ret_data = out;
-    *ret_len = n;
-    return 0;
 }
 
 /* ---- files ------------------------------------------------------------------------------ */
@@ -321,7 +267,7 @@ static int get_b64(kc_parser *p, struct fy_node *map, const char *key, unsigned 
         return r;
     unsigned char *data;
     size_t len;
-    r = kube_base64_decode(s, strlen(s), &data, &len);
+    r = base64_decode(s, strlen(s), &data, &len);
     explicit_bzero(s, strlen(s));
     free(s);
     if (r == -ENOMEM)

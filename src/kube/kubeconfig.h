@@ -112,8 +112,6 @@ json_t *kubeconfig_view(const kubeconfig *kc, const char *context, bool minify, 
  * and the purpose ("certificate-authority"). Shared with the TLS and token-file code. */
 int kube_read_file(const char *path, size_t max, const char *what, char **ret_data, size_t *ret_len, error_info *err);
 
-/* Standard base64 (padding optional, whitespace ignored). -EINVAL on bad input. */
-int kube_base64_decode(const char *in, size_t in_len, unsigned char **ret_data, size_t *ret_len);
 
 /* url with any user:password@ part replaced by REDACTED@ (malloc'd; NULL for NULL). */
 char *kubeconfig_redact_url(const char *url);

@@ -428,21 +428,6 @@ static void test_provider_disabled_and_auth_headers(void **state) {
     assert_non_null(strstr(err.message, "KUBERNETES_SERVICE_HOST"));
 }
 
-static void test_base64(void **state) {
-    (void)state;
-    unsigned char *d;
-    size_t n;
-    assert_int_equal(kube_base64_decode("aGVsbG8=", 8, &d, &n), 0);
-    assert_int_equal(n, 5);
-    assert_memory_equal(d, "hello", 5);
-    free(d);
-    assert_int_equal(kube_base64_decode("aGVs\nbG8", 8, &d, &n), 0);
-    free(d);
-    assert_int_equal(kube_base64_decode("a", 1, &d, &n), -EINVAL);
-    assert_int_equal(kube_base64_decode("aGVs=bG8", 8, &d, &n), -EINVAL);
-    assert_int_equal(kube_base64_decode("aGV*", 4, &d, &n), -EINVAL);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_field),
@@ -454,7 +439,6 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_provider_kubeconfig, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_provider_autodetect, setup_tmp, teardown_tmp),
         cmocka_unit_test(test_provider_disabled_and_auth_headers),
-        cmocka_unit_test(test_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
