@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
+#include "core/base64.h"
 #include "core/json_error.h"
+#include "core/json_fast.h"
 #include "core/buf.h"
 #include "kube/exec_credential.h"
 #include "kube/incluster.h"
@@ -58,6 +59,9 @@ struct kube_cluster {
     kube_discovery *discovery;
 };
 
+/* curl_global_init runs on whichever thread sends the first request. libcurl >= 7.84 built with
+ * CURL_VERSION_THREADSAFE (Debian 12's 7.88 is) makes it safe against any other libcurl call;
+ * the once keeps our own callers to one call on older versions. */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
 
@@ -150,18 +154,7 @@ out:
     return r;
 }
 
-static char *base64_encode(const char *in, size_t len) {
-    size_t out_len = 4 * ((len + 2) / 3) + 1;
-    char *out = malloc(out_len);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len);
-    return out;
-}
-
 int kube_cluster_new(const kube_cluster_config *cfg, kube_cluster **ret, error_info *err) {
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_result != CURLE_OK)
-        return error_set(err, EIO, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result));
     if (!cfg->server || !*cfg->server)
         return error_set(err, EINVAL, "context \"%s\" has no server URL: set clusters[].cluster.server in your kubeconfig",
                          cfg->name ? cfg->name : "");
@@ -642,6 +635,11 @@ int kube_do(kube_cluster *c, const kube_request *req, kube_response *ret, error_
         return error_set(err, EINVAL, "invalid Kubernetes request");
     if (req->cancelled && atomic_load(req->cancelled))
         return error_set(err, ECANCELED, "the request to the Kubernetes API server was cancelled");
+    /* At the first request, not when the cluster is set up: a server that has not talked to a
+     * cluster yet neither loads libcurl (src/lazy/) nor initialises OpenSSL. */
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_result != CURLE_OK)
+        return error_set(err, EIO, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result));
     bool fresh_connection = false;
     for (int attempt = 0;; attempt++) {
         attempt_cred a;
@@ -708,7 +706,10 @@ int kube_response_error(const kube_response *r, error_info *err) {
 
 json_t *kube_response_json(const kube_response *r, error_info *err) {
     json_error_t jerr;
-    json_t *j = r->body ? json_loadb(r->body, r->body_len, 0, &jerr) : NULL;
+    /* The fast reader builds the same tree; it leaves anything unusual, errors included, to jansson. */
+    json_t *j = r->body ? json_fast_loadb(r->body, r->body_len, 0) : NULL;
+    if (!j && r->body)
+        j = json_loadb(r->body, r->body_len, 0, &jerr);
     if (!j) {
         char reason[160];
         json_error_reason(&jerr, reason, sizeof reason);

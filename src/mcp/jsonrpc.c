@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "core/json_text.h"
 #include "core/utf8.h"
 
 static bool id_is_valid(const json_t *id) {
@@ -77,4 +78,44 @@ json_t *jsonrpc_notification(const char *method, json_t *params_stolen) {
     if (params_stolen)
         json_object_set_new(msg, "params", params_stolen);
     return msg;
+}
+
+/* {"jsonrpc":"2.0","id":ID, — what every answer starts with (a NULL id is null, as above). */
+static int write_head(buf *out, const json_t *id) {
+    int r = buf_append_str(out, "{\"jsonrpc\":\"2.0\",\"id\":");
+    if (r >= 0)
+        r = id ? json_text_value(out, id) : buf_append_str(out, "null");
+    return r;
+}
+
+int jsonrpc_write_result(buf *out, const json_t *id, const char *result_json, size_t result_len) {
+    int r = write_head(out, id);
+    if (r >= 0)
+        r = buf_append_str(out, ",\"result\":");
+    if (r >= 0)
+        r = buf_append(out, result_json, result_len);
+    if (r >= 0)
+        r = buf_append(out, "}", 1);
+    return r;
+}
+
+int jsonrpc_write_text_result(buf *out, const json_t *id, const char *text, size_t text_len, bool is_error,
+                              const json_t *structured) {
+    int r = write_head(out, id);
+    if (r >= 0)
+        r = buf_append_str(out, ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":");
+    if (r >= 0)
+        r = json_text_string(out, text, text_len);
+    if (r >= 0)
+        r = buf_append_str(out, "}]");
+    if (r >= 0 && is_error)
+        r = buf_append_str(out, ",\"isError\":true");
+    if (r >= 0 && structured) {
+        r = buf_append_str(out, ",\"structuredContent\":");
+        if (r >= 0)
+            r = json_text_value(out, structured);
+    }
+    if (r >= 0)
+        r = buf_append_str(out, "}}");
+    return r;
 }

@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
+
 enum {
     JSONRPC_PARSE_ERROR = -32700,
     JSONRPC_INVALID_REQUEST = -32600,
@@ -34,5 +36,16 @@ jsonrpc_kind jsonrpc_classify(const json_t *msg, const char **ret_reason);
 json_t *jsonrpc_result(const json_t *id, json_t *result_stolen);
 json_t *jsonrpc_error(const json_t *id, int code, const char *message, json_t *data_stolen);
 json_t *jsonrpc_notification(const char *method, json_t *params_stolen);
+
+/* The same answers written as text into out, byte for byte what json_dumps(…, JSON_COMPACT) of
+ * the json_t forms gives, without building them: for answers that carry a large text or a result
+ * serialised once. Negative errno (-EMSGSIZE when out is full). */
+/* jsonrpc_result(id, result) where result is already compact JSON text. */
+int jsonrpc_write_result(buf *out, const json_t *id, const char *result_json, size_t result_len);
+/* The answer to tools/call with one text block: result {content: [{type: "text", text}],
+ * isError: true when is_error, structuredContent when structured is not NULL}. text need not be
+ * valid UTF-8 (bad sequences become U+FFFD, as utf8_json_string does). */
+int jsonrpc_write_text_result(buf *out, const json_t *id, const char *text, size_t text_len, bool is_error,
+                              const json_t *structured);
 
 #endif

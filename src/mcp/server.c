@@ -4,11 +4,14 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/json_arena.h"
+#include "core/json_fast.h"
 #include "core/log.h"
 #include "gate/audit.h"
 #include "core/utf8.h"
@@ -23,6 +26,8 @@ const char *const mcp_supported_versions[] = {"2025-11-25", "2025-06-18", "2025-
 #define MCP_DEFAULT_MAX_OUTPUT (1u * 1024 * 1024)
 /* A session may have this many tool calls running or queued at once. */
 #define MCP_MAX_INFLIGHT_PER_SESSION 64
+/* Bytes of an answer besides its escaped text: the envelope, the id, structuredContent. */
+#define MCP_ENVELOPE_SLACK (1u * 1024 * 1024)
 /* A log message from a tool is cut to this many bytes. */
 #define MCP_MAX_TOOL_LOG_BYTES 8192
 
@@ -33,6 +38,15 @@ static const char *const log_levels[] = {"debug",    "info",  "notice", "warning
 
 /* related_id: the request this message answers or belongs to (progress, logs during a call), NULL
  * for messages unrelated to any request. HTTP transports route by it; stdio ignores it. */
+void session_send_text(mcp_session *s, const char *text, size_t len, const json_t *related_id) {
+    bool closed;
+    pthread_mutex_lock(&s->lock);
+    closed = s->closed;
+    pthread_mutex_unlock(&s->lock);
+    if (!closed)
+        s->opts.send(s->opts.send_opaque, text, len, related_id);
+}
+
 void session_send_json(mcp_session *s, json_t *msg, const json_t *related_id) {
     /* msg is released last: related_id may point into it. */
     char *text = json_dumps(msg, JSON_COMPACT);
@@ -41,12 +55,7 @@ void session_send_json(mcp_session *s, json_t *msg, const json_t *related_id) {
         json_decref(msg);
         return;
     }
-    bool closed;
-    pthread_mutex_lock(&s->lock);
-    closed = s->closed;
-    pthread_mutex_unlock(&s->lock);
-    if (!closed)
-        s->opts.send(s->opts.send_opaque, text, strlen(text), related_id);
+    session_send_text(s, text, strlen(text), related_id);
     free(text);
     json_decref(msg);
 }
@@ -217,6 +226,23 @@ static json_t *tool_result_to_json(tool_result *res) {
     return result;
 }
 
+/* The answer written straight from the result's text (up to max_output_bytes): one escaping pass
+ * instead of copying the text into a json_t and dumping that. The same bytes as
+ * jsonrpc_result(tool_result_to_json()); a negative errno leaves the answer to that path. */
+static int send_text_result(mcp_session *s, const inflight_call *call, const tool_result *res) {
+    const char *text = res->text.data ? res->text.data : "";
+    buf out;
+    /* Room for the worst case, every byte a six-byte escape, plus the envelope. */
+    buf_init(&out, res->text.len * 6 + MCP_ENVELOPE_SLACK);
+    int r = buf_reserve(&out, res->text.len + 256);
+    if (r >= 0)
+        r = jsonrpc_write_text_result(&out, call->id, text, res->text.len, res->is_error, res->structured);
+    if (r >= 0)
+        session_send_text(s, out.data, out.len, call->id);
+    buf_free(&out);
+    return r;
+}
+
 static void inflight_remove(mcp_session *s, inflight_call *call) {
     pthread_mutex_lock(&s->lock);
     for (inflight_call **p = &s->inflight; *p; p = &(*p)->next) {
@@ -305,7 +331,10 @@ static void run_tool_call(void *job) {
         mcp_session_log(s, "debug", "tools", "%s %s in %.1f ms%s%.200s", call->tool->name, outcome, ms,
                         res.is_error ? ": " : "", res.is_error && res.text.data ? res.text.data : "");
     /* A cancelled request gets no answer (the spec says the receiver should not respond). */
-    session_reply(s, call->batch, cancelled ? NULL : jsonrpc_result(call->id, tool_result_to_json(&res)));
+    if (cancelled)
+        session_reply(s, call->batch, NULL);
+    else if (call->batch || res.content || send_text_result(s, call, &res) < 0)
+        session_reply(s, call->batch, jsonrpc_result(call->id, tool_result_to_json(&res)));
     buf_free(&res.text);
     json_decref(res.structured);
     json_decref(res.content);
@@ -371,8 +400,8 @@ static void handle_tools_call(mcp_session *s, batch_reply *batch, const json_t *
         inflight_free(call);
         session_unref(s);
         session_reply_error(s, batch, id, JSONRPC_SERVER_BUSY,
-                    r == -EBUSY ? "the server is busy with other tool calls; retry in a moment"
-                                : "the server is shutting down");
+                    r == -EBUSY || r == -EAGAIN ? "the server is busy with other tool calls; retry in a moment"
+                                                : "the server is shutting down");
     }
 }
 
@@ -449,35 +478,25 @@ static int parse_cursor(const json_t *params, size_t limit, size_t *ret_offset) 
     return 0;
 }
 
-static json_t *handle_tools_list(mcp_session *s, const json_t *params, const mcp_caller *caller, int *ret_code,
-                                 const char **ret_message) {
-    const tool_registry *reg = s->server->opts.registry;
-    size_t all = tool_registry_count(reg), offset;
-    /* The tools this caller may call (its token's scopes can hide some); pages are over these. */
-    size_t *visible = calloc(all ? all : 1, sizeof *visible);
-    if (!visible) {
-        *ret_code = JSONRPC_INTERNAL_ERROR;
-        *ret_message = "out of memory";
-        return NULL;
-    }
-    size_t total = 0;
+/* The registry indexes of the tools this caller may call (its token's scopes can hide some), in
+ * order; pages are over these. visible has room for every enabled tool. Returns their number. */
+static size_t visible_tools(const tool_registry *reg, const mcp_caller *caller, size_t *visible) {
+    size_t all = tool_registry_count(reg), total = 0;
     for (size_t k = 0; k < all; k++)
         if (!caller || !caller->tool_visible ||
             caller->tool_visible(caller->tool_visible_opaque, tool_registry_tool(reg, k)->name,
                                  tool_registry_tool(reg, k)->read_only))
             visible[total++] = k;
-    if (parse_cursor(params, total, &offset) < 0) {
-        free(visible);
-        *ret_code = JSONRPC_INVALID_PARAMS;
-        *ret_message = "invalid cursor: pass back the nextCursor of the previous tools/list answer";
-        return NULL;
-    }
-    size_t page = s->server->opts.tools_page_size ? s->server->opts.tools_page_size : 100;
+    return total;
+}
+
+static json_t *tools_list_result(const mcp_server *server, const size_t *visible, size_t total, size_t offset) {
+    const tool_registry *reg = server->opts.registry;
+    size_t page = server->opts.tools_page_size ? server->opts.tools_page_size : 100;
     json_t *tools = json_array();
     size_t i = offset;
     for (; i < total && i < offset + page; i++)
         json_array_append(tools, (json_t *)tool_registry_describe(reg, visible[i]));
-    free(visible);
     json_t *result = json_pack("{s:o}", "tools", tools);
     if (i < total) {
         char next[32];
@@ -485,6 +504,94 @@ static json_t *handle_tools_list(mcp_session *s, const json_t *params, const mcp
         json_object_set_new(result, "nextCursor", json_string(next));
     }
     return result;
+}
+
+static json_t *handle_tools_list(mcp_session *s, const json_t *params, const mcp_caller *caller, int *ret_code,
+                                 const char **ret_message) {
+    const tool_registry *reg = s->server->opts.registry;
+    size_t all = tool_registry_count(reg), offset;
+    size_t *visible = calloc(all ? all : 1, sizeof *visible);
+    if (!visible) {
+        *ret_code = JSONRPC_INTERNAL_ERROR;
+        *ret_message = "out of memory";
+        return NULL;
+    }
+    size_t total = visible_tools(reg, caller, visible);
+    if (parse_cursor(params, total, &offset) < 0) {
+        free(visible);
+        *ret_code = JSONRPC_INVALID_PARAMS;
+        *ret_message = "invalid cursor: pass back the nextCursor of the previous tools/list answer";
+        return NULL;
+    }
+    json_t *result = tools_list_result(s->server, visible, total, offset);
+    free(visible);
+    return result;
+}
+
+/* A page of tools/list depends only on which tools the caller sees and where the page starts, and
+ * the registry does not change while the server runs: each page is serialised once and kept. */
+static const tools_list_page *tools_list_cache_get(mcp_server *server, uint64_t visible, size_t offset) {
+    const tools_list_page *found = NULL;
+    pthread_mutex_lock(&server->tools_list_lock);
+    for (size_t i = 0; i < server->tools_list_count && !found; i++)
+        if (server->tools_list_pages[i].visible == visible && server->tools_list_pages[i].offset == offset)
+            found = &server->tools_list_pages[i];
+    pthread_mutex_unlock(&server->tools_list_lock);
+    return found;
+}
+
+/* Keeps json (stolen) as the page for (visible, offset) unless another thread did first or the
+ * cache is full; returns the kept page, or NULL when json was not kept. */
+static const tools_list_page *tools_list_cache_put(mcp_server *server, uint64_t visible, size_t offset,
+                                                   char *json) {
+    const tools_list_page *kept = NULL;
+    pthread_mutex_lock(&server->tools_list_lock);
+    bool present = false;
+    for (size_t i = 0; i < server->tools_list_count && !present; i++)
+        present = server->tools_list_pages[i].visible == visible && server->tools_list_pages[i].offset == offset;
+    if (!present && server->tools_list_count < MCP_TOOLS_LIST_PAGES) {
+        tools_list_page *p = &server->tools_list_pages[server->tools_list_count++];
+        *p = (tools_list_page){.visible = visible, .offset = offset, .json = json, .len = strlen(json)};
+        kept = p;
+    }
+    pthread_mutex_unlock(&server->tools_list_lock);
+    return kept;
+}
+
+/* Answers tools/list from the cache, filling it on a miss. False when the answer must be built the
+ * long way: more than 64 tools, a bad cursor (that path words the error), out of memory. */
+static bool tools_list_send_cached(mcp_session *s, const json_t *id, const json_t *params, const mcp_caller *caller) {
+    mcp_server *server = s->server;
+    size_t visible[64];
+    if (tool_registry_count(server->opts.registry) > 64)
+        return false;
+    size_t total = visible_tools(server->opts.registry, caller, visible), offset;
+    if (parse_cursor(params, total, &offset) < 0)
+        return false;
+    uint64_t mask = 0;
+    for (size_t i = 0; i < total; i++)
+        mask |= (uint64_t)1 << visible[i];
+    const tools_list_page *page = tools_list_cache_get(server, mask, offset);
+    char *fresh = NULL;
+    if (!page) {
+        json_t *result = tools_list_result(server, visible, total, offset);
+        fresh = result ? json_dumps(result, JSON_COMPACT) : NULL;
+        json_decref(result);
+        if (!fresh)
+            return false;
+        if ((page = tools_list_cache_put(server, mask, offset, fresh)))
+            fresh = NULL;
+    }
+    const char *json = page ? page->json : fresh;
+    size_t len = page ? page->len : strlen(fresh);
+    buf out;
+    buf_init(&out, len + MCP_ENVELOPE_SLACK);
+    int r = jsonrpc_write_result(&out, id, json, len);
+    if (r >= 0)
+        session_send_text(s, out.data, out.len, id);
+    buf_free(&out);
+    free(fresh);
+    return r >= 0;
 }
 
 static const prompt_def *find_prompt(const mcp_server *server, const char *name) {
@@ -606,6 +713,10 @@ static void handle_request(mcp_session *s, batch_reply *batch, const json_t *msg
     } else if (strcmp(method, "ping") == 0) {
         result = json_object();
     } else if (strcmp(method, "tools/list") == 0) {
+        if (!batch && tools_list_send_cached(s, id, params, caller)) {
+            json_decref(empty);
+            return;
+        }
         result = handle_tools_list(s, params, caller, &code, &message);
     } else if (strcmp(method, "prompts/list") == 0 && s->server->opts.prompts) {
         result = handle_prompts_list(s, params, &code, &message);
@@ -729,7 +840,11 @@ void mcp_session_receive_as(mcp_session *s, const char *data, size_t len, const 
         return;
     }
     json_error_t jerr;
-    json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+    const size_t flags = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY;
+    /* The fast reader builds the same message; anything unusual, errors included, is jansson's. */
+    json_t *msg = json_fast_loadb(data, len, flags);
+    if (!msg)
+        msg = json_loadb(data, len, flags, &jerr);
     if (!msg) {
         char message[300];
         snprintf(message, sizeof message, "Parse error: %s (at byte %d)", jerr.text, jerr.position);
@@ -818,6 +933,9 @@ int mcp_server_new(const mcp_server_options *opts, mcp_server **ret) {
         return r;
     }
     pthread_mutex_init(&server->sessions_lock, NULL);
+    pthread_mutex_init(&server->tools_list_lock, NULL);
+    /* Before the workers parse anything: tool calls render Kubernetes answers in an arena. */
+    json_arena_install();
     *ret = server;
     return 0;
 }
@@ -831,6 +949,9 @@ mcp_server *mcp_server_free(mcp_server *server) {
         return NULL;
     worker_pool_free(server->pool);
     pthread_mutex_destroy(&server->sessions_lock);
+    for (size_t i = 0; i < server->tools_list_count; i++)
+        free(server->tools_list_pages[i].json);
+    pthread_mutex_destroy(&server->tools_list_lock);
     free(server);
     return NULL;
 }

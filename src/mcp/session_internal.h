@@ -6,12 +6,25 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
 #include "mcp/caller.h"
 #include "mcp/server.h"
 #include "mcp/worker_pool.h"
+
+/* One serialised tools/list result: the tools shown (bit i = registry index i) and the page's
+ * offset among them. */
+typedef struct tools_list_page {
+    uint64_t visible;
+    size_t offset;
+    char *json; /* compact JSON of the result object, owned */
+    size_t len;
+} tools_list_page;
+
+/* Distinct (visible tools, page) results kept; more are built on each call. */
+#define MCP_TOOLS_LIST_PAGES 16
 
 struct mcp_server {
     mcp_server_options opts;
@@ -20,6 +33,9 @@ struct mcp_server {
     size_t max_output_bytes;
     pthread_mutex_t sessions_lock;
     mcp_session *sessions; /* open sessions, for notifications to every subscriber */
+    pthread_mutex_t tools_list_lock;
+    tools_list_page tools_list_pages[MCP_TOOLS_LIST_PAGES]; /* entries never change once added */
+    size_t tools_list_count;
 };
 
 typedef struct inflight_call inflight_call;
@@ -76,6 +92,8 @@ struct mcp_session {
 
 /* ---- helpers in server.c ---------------------------------------------------------------- */
 
+/* Sends one JSON text unless the session is closed (related_id as below). */
+void session_send_text(mcp_session *s, const char *text, size_t len, const json_t *related_id);
 /* Sends msg (stolen) unless the session is closed. related_id: the request it answers or belongs
  * to, NULL for messages unrelated to any request (HTTP transports route by it). */
 void session_send_json(mcp_session *s, json_t *msg, const json_t *related_id);

@@ -14,11 +14,15 @@
 
 /* ---------------------------------------------------------------- YAML */
 
+static inline int buf_put_str(buf *out, const char *s) {
+    return buf_put(out, s, strlen(s));
+}
+
 static int yaml_indent(buf *out, size_t indent) {
     static const char spaces[] = "                                                                ";
     while (indent > 0) {
         size_t n = indent < sizeof spaces - 1 ? indent : sizeof spaces - 1;
-        int r = buf_append(out, spaces, n);
+        int r = buf_put(out, spaces, n);
         if (r < 0)
             return r;
         indent -= n;
@@ -31,6 +35,16 @@ static int yaml_indent(buf *out, size_t indent) {
 static bool yaml_is_reserved_word(const char *s, size_t len) {
     static const char *const words[] = {"null", "~", "true", "false", "yes", "no", "on", "off", "y", "n",
                                         ".inf", "-.inf", "+.inf", ".nan", NULL};
+    /* Every word is 1 to 5 characters and starts with one of these (in either case). */
+    if (len == 0 || len > 5)
+        return false;
+    switch (s[0]) {
+    case 'n': case 'N': case 't': case 'T': case 'f': case 'F': case 'y': case 'Y': case 'o': case 'O':
+    case '~': case '.': case '-': case '+':
+        break;
+    default:
+        return false;
+    }
     for (size_t i = 0; words[i]; i++) {
         if (strlen(words[i]) == len && strncasecmp(words[i], s, len) == 0)
             return true;
@@ -39,7 +53,13 @@ static bool yaml_is_reserved_word(const char *s, size_t len) {
 }
 
 static bool yaml_is_plain_safe_start(unsigned char c) {
-    return c != '\0' && !strchr("?:,[]{}#&*!|>'\"%@`-", c);
+    switch (c) {
+    case '\0': case '?': case ':': case ',': case '[': case ']': case '{': case '}': case '#': case '&':
+    case '*': case '!': case '|': case '>': case '\'': case '"': case '%': case '@': case '`': case '-':
+        return false;
+    default:
+        return true;
+    }
 }
 
 /* Characters YAML cannot carry raw in a scalar, or that a YAML 1.1 reader takes as a line break
@@ -64,6 +84,47 @@ static bool yaml_looks_numeric(const char *s, size_t len) {
     return i < len && s[i] >= '0' && s[i] <= '9';
 }
 
+/* What a byte of a scalar can change about its style. */
+enum {
+    YAML_BYTE_PLAIN,   /* nothing by itself */
+    YAML_BYTE_NEWLINE, /* a literal block, or quotes */
+    YAML_BYTE_ESCAPE,  /* quotes with an escape (control characters, DEL) */
+    YAML_BYTE_COLON,   /* ": " ends a plain scalar early */
+    YAML_BYTE_BLANK,   /* space or tab: " #" starts a comment */
+    YAML_BYTE_HIGH,    /* starts a multi-byte UTF-8 sequence, to check */
+};
+
+#define P YAML_BYTE_PLAIN
+#define N YAML_BYTE_NEWLINE
+#define E YAML_BYTE_ESCAPE
+#define C YAML_BYTE_COLON
+#define B YAML_BYTE_BLANK
+#define H YAML_BYTE_HIGH
+static const unsigned char yaml_byte_class[256] = {
+    E, E, E, E, E, E, E, E, E, B, N, E, E, E, E, E,
+    E, E, E, E, E, E, E, E, E, E, E, E, E, E, E, E,
+    B, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
+    P, P, P, P, P, P, P, P, P, P, C, P, P, P, P, P,
+    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
+    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
+    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
+    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, E,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
+};
+#undef P
+#undef N
+#undef E
+#undef C
+#undef B
+#undef H
+
 static yaml_scalar_style yaml_choose_style(const char *s, size_t len, bool allow_literal) {
     if (len == 0)
         return YAML_STYLE_DOUBLE;
@@ -73,18 +134,44 @@ static yaml_scalar_style yaml_choose_style(const char *s, size_t len, bool allow
         return YAML_STYLE_DOUBLE;
 
     bool has_newline = false, needs_escape = false;
+    /* ": " and " #" (or with tabs) would end a plain scalar early; checked here, used below. */
+    bool plain_breaker = false;
     for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n;
-        if (!utf8_decode(s + i, len - i, &cp, &n)) {
-            needs_escape = true;
-            n = 1;
-        } else if (cp == '\n') {
+        switch (yaml_byte_class[(unsigned char)s[i]]) {
+        case YAML_BYTE_PLAIN:
+            i++;
+            continue;
+        case YAML_BYTE_NEWLINE:
             has_newline = true;
-        } else if (yaml_codepoint_needs_escape(cp)) {
+            i++;
+            continue;
+        case YAML_BYTE_ESCAPE:
             needs_escape = true;
+            i++;
+            continue;
+        case YAML_BYTE_COLON:
+            if (i + 1 < len && (s[i + 1] == ' ' || s[i + 1] == '\t'))
+                plain_breaker = true;
+            i++;
+            continue;
+        case YAML_BYTE_BLANK:
+            if (i + 1 < len && s[i + 1] == '#')
+                plain_breaker = true;
+            i++;
+            continue;
+        default: {
+            uint32_t cp;
+            size_t n;
+            if (!utf8_decode(s + i, len - i, &cp, &n)) {
+                needs_escape = true;
+                n = 1;
+            } else if (yaml_codepoint_needs_escape(cp)) {
+                needs_escape = true;
+            }
+            i += n;
+            continue;
         }
-        i += n;
+        }
     }
     if (needs_escape)
         return YAML_STYLE_DOUBLE;
@@ -115,17 +202,11 @@ static yaml_scalar_style yaml_choose_style(const char *s, size_t len, bool allow
     }
     if (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == ':')
         return YAML_STYLE_DOUBLE;
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (s[i] == ':' && (s[i + 1] == ' ' || s[i + 1] == '\t'))
-            return YAML_STYLE_DOUBLE;
-        if ((s[i] == ' ' || s[i] == '\t') && s[i + 1] == '#')
-            return YAML_STYLE_DOUBLE;
-    }
-    return YAML_STYLE_PLAIN;
+    return plain_breaker ? YAML_STYLE_DOUBLE : YAML_STYLE_PLAIN;
 }
 
 static int yaml_write_double_quoted(const char *s, size_t len, buf *out) {
-    int r = buf_append(out, "\"", 1);
+    int r = buf_put(out, "\"", 1);
     size_t run_start = 0;
     for (size_t i = 0; r >= 0 && i < len;) {
         unsigned char c = (unsigned char)s[i];
@@ -154,9 +235,9 @@ static int yaml_write_double_quoted(const char *s, size_t len, buf *out) {
         }
         if (escape) {
             if (i > run_start)
-                r = buf_append(out, s + run_start, i - run_start);
+                r = buf_put(out, s + run_start, i - run_start);
             if (r >= 0)
-                r = buf_append_str(out, escape);
+                r = buf_put_str(out, escape);
             i += n;
             run_start = i;
         } else {
@@ -164,9 +245,9 @@ static int yaml_write_double_quoted(const char *s, size_t len, buf *out) {
         }
     }
     if (r >= 0 && len > run_start)
-        r = buf_append(out, s + run_start, len - run_start);
+        r = buf_put(out, s + run_start, len - run_start);
     if (r >= 0)
-        r = buf_append(out, "\"", 1);
+        r = buf_put(out, "\"", 1);
     return r;
 }
 
@@ -176,7 +257,7 @@ static int yaml_write_literal(const char *s, size_t len, size_t content_indent, 
     while (trailing < len && s[len - 1 - trailing] == '\n')
         trailing++;
     const char *header = trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n";
-    int r = buf_append_str(out, header);
+    int r = buf_put_str(out, header);
     size_t body_len = len - trailing;
     size_t pos = 0;
     while (r >= 0 && pos <= body_len) {
@@ -185,15 +266,15 @@ static int yaml_write_literal(const char *s, size_t len, size_t content_indent, 
         if (line_end > pos) {
             r = yaml_indent(out, content_indent);
             if (r >= 0)
-                r = buf_append(out, s + pos, line_end - pos);
+                r = buf_put(out, s + pos, line_end - pos);
         }
         if (r >= 0)
-            r = buf_append(out, "\n", 1);
+            r = buf_put(out, "\n", 1);
         pos = line_end + 1;
     }
     /* Extra trailing line breaks are kept by `|+` as empty lines. */
     for (size_t i = 1; r >= 0 && i < trailing; i++)
-        r = buf_append(out, "\n", 1);
+        r = buf_put(out, "\n", 1);
     return r;
 }
 
@@ -204,7 +285,7 @@ static int yaml_write_string(const char *s, size_t len, size_t content_indent, b
     *ret_ended_line = false;
     switch (yaml_choose_style(s, len, allow_literal)) {
     case YAML_STYLE_PLAIN:
-        return buf_append(out, s, len);
+        return buf_put(out, s, len);
     case YAML_STYLE_LITERAL:
         *ret_ended_line = true;
         return yaml_write_literal(s, len, content_indent, out);
@@ -227,11 +308,25 @@ static int yaml_write_real(double v, buf *out) {
             break;
         }
     }
-    int r = buf_append_str(out, tmp);
+    int r = buf_put_str(out, tmp);
     /* A real must stay a real when read back ("1" would become an integer). */
     if (r >= 0 && !strpbrk(tmp, ".eEn"))
-        r = buf_append_str(out, ".0");
+        r = buf_put_str(out, ".0");
     return r;
+}
+
+/* The decimal digits, as printf's %lld would write them. */
+static int yaml_write_integer(json_int_t v, buf *out) {
+    char digits[24];
+    size_t n = sizeof digits;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        digits[--n] = '-';
+    return buf_put(out, digits + n, sizeof digits - n);
 }
 
 /* A scalar or empty collection written on the current line; ended_line as above. */
@@ -242,19 +337,19 @@ static int yaml_write_inline(const json_t *value, size_t content_indent, buf *ou
         return yaml_write_string(json_string_value(value), json_string_length(value), content_indent, true, out,
                                  ret_ended_line);
     case JSON_INTEGER:
-        return buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        return yaml_write_integer(json_integer_value(value), out);
     case JSON_REAL:
         return yaml_write_real(json_real_value(value), out);
     case JSON_TRUE:
-        return buf_append_str(out, "true");
+        return buf_put_str(out, "true");
     case JSON_FALSE:
-        return buf_append_str(out, "false");
+        return buf_put_str(out, "false");
     case JSON_NULL:
-        return buf_append_str(out, "null");
+        return buf_put_str(out, "null");
     case JSON_OBJECT:
-        return buf_append_str(out, "{}");
+        return buf_put_str(out, "{}");
     case JSON_ARRAY:
-        return buf_append_str(out, "[]");
+        return buf_put_str(out, "[]");
     }
     return -EINVAL;
 }
@@ -267,11 +362,12 @@ static bool yaml_is_block(const json_t *value) {
 static int yaml_write_block(const json_t *value, size_t indent, bool first_line_started, buf *out);
 
 static int yaml_write_mapping(const json_t *object, size_t indent, bool first_line_started, buf *out) {
-    const char *key;
-    const json_t *child;
     bool first = true;
     int r = 0;
-    json_object_foreach((json_t *)object, key, child) {
+    for (void *iter = json_object_iter((json_t *)object); iter;
+         iter = json_object_iter_next((json_t *)object, iter)) {
+        const char *key = json_object_iter_key(iter);
+        const json_t *child = json_object_iter_value(iter);
         if (!(first && first_line_started))
             r = yaml_indent(out, indent);
         first = false;
@@ -279,24 +375,24 @@ static int yaml_write_mapping(const json_t *object, size_t indent, bool first_li
         if (r >= 0)
             r = yaml_write_string(key, strlen(key), indent + 2, false, out, &ended);
         if (r >= 0)
-            r = buf_append(out, ":", 1);
+            r = buf_put(out, ":", 1);
         if (r < 0)
             return r;
         if (json_is_object(child) && json_object_size(child) > 0) {
-            r = buf_append(out, "\n", 1);
+            r = buf_put(out, "\n", 1);
             if (r >= 0)
                 r = yaml_write_mapping(child, indent + 2, false, out);
         } else if (json_is_array(child) && json_array_size(child) > 0) {
             /* kubectl style: a list under a key is not indented further. */
-            r = buf_append(out, "\n", 1);
+            r = buf_put(out, "\n", 1);
             if (r >= 0)
                 r = yaml_write_block(child, indent, false, out);
         } else {
-            r = buf_append(out, " ", 1);
+            r = buf_put(out, " ", 1);
             if (r >= 0)
                 r = yaml_write_inline(child, indent + 2, out, &ended);
             if (r >= 0 && !ended)
-                r = buf_append(out, "\n", 1);
+                r = buf_put(out, "\n", 1);
         }
         if (r < 0)
             return r;
@@ -312,7 +408,7 @@ static int yaml_write_sequence(const json_t *array, size_t indent, bool first_li
         if (!(i == 0 && first_line_started))
             r = yaml_indent(out, indent);
         if (r >= 0)
-            r = buf_append(out, "- ", 2);
+            r = buf_put(out, "- ", 2);
         if (r < 0)
             return r;
         if (yaml_is_block(item)) {
@@ -321,7 +417,7 @@ static int yaml_write_sequence(const json_t *array, size_t indent, bool first_li
             bool ended;
             r = yaml_write_inline(item, indent + 2, out, &ended);
             if (r >= 0 && !ended)
-                r = buf_append(out, "\n", 1);
+                r = buf_put(out, "\n", 1);
         }
         if (r < 0)
             return r;
@@ -343,7 +439,7 @@ int output_yaml(const json_t *value, buf *out) {
     bool ended;
     int r = yaml_write_inline(value, 2, out, &ended);
     if (r >= 0 && !ended)
-        r = buf_append(out, "\n", 1);
+        r = buf_put(out, "\n", 1);
     return r;
 }
 

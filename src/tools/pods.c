@@ -111,11 +111,8 @@ static int pods_get_handler(const tool_context *ctx, const json_t *args, tool_re
     char path[1024];
     if (pods_path(tool_namespace(args, cluster), tool_arg_string(args, "name"), NULL, path, sizeof path, &err) < 0)
         return tool_result_from_error(ret, &err);
-    json_t *pod = NULL;
-    if (tool_kube_get(ctx, cluster, path, NULL, &pod, &err) < 0)
+    if (tool_kube_get_yaml(ctx, cluster, path, NULL, ret, NULL, &err) < 0)
         return tool_result_from_error(ret, &err);
-    tool_result_yaml(ctx, ret, pod, NULL);
-    json_decref(pod);
     return 0;
 }
 

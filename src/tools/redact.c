@@ -5,15 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/json_arena.h"
+#include "core/json_text.h"
 #include "core/log.h"
 
 #define REDACT_MASK "****"
 #define LAST_APPLIED_ANNOTATION "kubectl.kubernetes.io/last-applied-configuration"
+/* The masked annotation is never longer than the object it came with (16 MiB answers at most). */
+#define REDACT_MAX_ANNOTATION_BYTES (64u * 1024 * 1024)
 
 static void drop_managed_fields_one(json_t *object) {
     json_t *metadata = json_object_get(object, "metadata");
-    if (json_is_object(metadata))
-        json_object_del(metadata, "managedFields");
+    json_t *fields = json_is_object(metadata) ? json_object_get(metadata, "managedFields") : NULL;
+    if (!fields)
+        return;
+    /* A parsed answer lives in a jansson arena (core/json_arena.h): the removed fields go with it,
+     * not walked node by node now. */
+    json_incref(fields);
+    json_object_del(metadata, "managedFields");
+    json_arena_drop(fields);
 }
 
 void redact_drop_managed_fields(json_t *object) {
@@ -57,7 +68,12 @@ static size_t mask_last_applied(json_t *object, bool object_is_secret) {
     json_t *value = json_object_get(annotations, LAST_APPLIED_ANNOTATION);
     if (!json_is_string(value))
         return 0;
-    json_t *applied = json_loads(json_string_value(value), 0, NULL);
+    /* Outside a Secret only a Secret's own annotation is masked, and its kind can only read
+     * "Secret" when the text says so, literally or through a \u escape: most objects need no parse. */
+    const char *text = json_string_value(value);
+    if (!object_is_secret && !strstr(text, "Secret") && !strstr(text, "\\u"))
+        return 0;
+    json_t *applied = json_loads(text, 0, NULL);
     if (!json_is_object(applied)) {
         json_decref(applied);
         if (!object_is_secret)
@@ -70,10 +86,15 @@ static size_t mask_last_applied(json_t *object, bool object_is_secret) {
         return 0;
     }
     size_t masked = mask_values(json_object_get(applied, "data")) + mask_values(json_object_get(applied, "stringData"));
-    char *text = json_dumps(applied, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* Into a buffer of ours, not json_dumps: this may run inside a jansson arena scope, where a
+     * string jansson returns must not go to free(). */
+    buf dumped;
+    buf_init(&dumped, REDACT_MAX_ANNOTATION_BYTES);
+    int r = json_text_value(&dumped, applied);
     json_decref(applied);
-    json_object_set_new(annotations, LAST_APPLIED_ANNOTATION, json_string(text ? text : REDACT_MASK));
-    free(text);
+    json_object_set_new(annotations, LAST_APPLIED_ANNOTATION,
+                        json_string(r >= 0 && dumped.data ? dumped.data : REDACT_MASK));
+    buf_free(&dumped);
     return masked ? masked : 1;
 }
 

@@ -97,11 +97,8 @@ static int resources_get_handler(const tool_context *ctx, const json_t *args, to
     resource_target target;
     if (resource_target_resolve(ctx, args, tool_arg_string(args, "name"), NULL, false, &target, &err) < 0)
         return tool_result_from_error(ret, &err);
-    json_t *object = NULL;
-    if (tool_kube_get(ctx, target.cluster, target.path, NULL, &object, &err) < 0)
+    if (tool_kube_get_yaml(ctx, target.cluster, target.path, NULL, ret, NULL, &err) < 0)
         return tool_result_from_error(ret, &err);
-    tool_result_yaml(ctx, ret, object, NULL);
-    json_decref(object);
     return 0;
 }
 

@@ -133,6 +133,12 @@ int tool_kube_json(const tool_context *ctx, kube_cluster *cluster, const kube_re
 int tool_kube_get(const tool_context *ctx, kube_cluster *cluster, const char *path, const char *query, json_t **ret,
                   error_info *err);
 
+/* GET path?query, then the answer appended as YAML (as tool_kube_get + tool_result_yaml; an empty
+ * body appends nothing). The answer is parsed, printed and dropped inside a jansson arena scope
+ * (core/json_arena.h), which saves the per-node malloc/free of a throwaway tree. */
+int tool_kube_get_yaml(const tool_context *ctx, kube_cluster *cluster, const char *path, const char *query,
+                       tool_result *ret, const char *hint, error_info *err);
+
 /* Appends value as YAML, cut at max_output_bytes with a note (hint says how to narrow, may be NULL). */
 int tool_result_yaml(const tool_context *ctx, tool_result *ret, const json_t *value, const char *hint);
 /* Appends text as is, cut at max_output_bytes (on a line boundary) with a note. */
@@ -145,7 +151,8 @@ typedef struct tool_list_options {
     bool table;                 /* ask for meta.k8s.io/v1 Table and print columns */
     bool with_namespace;        /* NAMESPACE column / all-namespaces list */
     /* Optional rewrite of one page of items for YAML output (events_list prints a readable
-     * view). Returns a new reference to print; NULL = out of memory. */
+     * view). Returns a new reference to print; NULL = out of memory. It runs inside a jansson
+     * arena scope (core/json_arena.h): build the view from items and new values only. */
     json_t *(*view)(json_t *items, void *opaque);
     void *view_opaque;
     const char *empty_text;     /* printed when nothing matched; NULL = "No resources found" */

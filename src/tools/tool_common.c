@@ -13,6 +13,7 @@
 
 #include <libfyaml.h>
 
+#include "core/json_arena.h"
 #include "core/json_error.h"
 #include "core/utf8.h"
 #include "core/yaml_input.h"
@@ -28,6 +29,8 @@ static void result_ensure_buffer(tool_result *ret) {
     if (ret->text.max == 0 && ret->text.data == NULL)
         buf_init(&ret->text, TOOL_DEFAULT_OUTPUT_BYTES);
 }
+
+static void result_vappend(tool_result *ret, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void result_vappend(tool_result *ret, const char *fmt, va_list ap) {
     result_ensure_buffer(ret);
@@ -383,6 +386,22 @@ int tool_kube_request(const tool_context *ctx, kube_cluster *cluster, const kube
     return 0;
 }
 
+/* The body of a 2xx answer as JSON, managedFields dropped and Secrets masked; NULL for an empty
+ * body. */
+static int response_json(const tool_context *ctx, const kube_response *response, json_t **ret, error_info *err) {
+    json_t *json = NULL;
+    if (response->body && response->body_len > 0) {
+        json = kube_response_json(response, err);
+        if (!json)
+            return -EBADMSG;
+        redact_drop_managed_fields(json);
+        if (!ctx || !ctx->config || ctx->config->mask_secrets)
+            redact_mask_secrets(json);
+    }
+    *ret = json;
+    return 0;
+}
+
 int tool_kube_json(const tool_context *ctx, kube_cluster *cluster, const kube_request *req, json_t **ret,
                    error_info *err) {
     kube_response response = {0};
@@ -390,19 +409,31 @@ int tool_kube_json(const tool_context *ctx, kube_cluster *cluster, const kube_re
     if (r < 0)
         return r;
     json_t *json = NULL;
-    if (response.body && response.body_len > 0) {
-        json = kube_response_json(&response, err);
-        if (!json) {
-            kube_response_clear(&response);
-            return -EBADMSG;
-        }
-        redact_drop_managed_fields(json);
-        if (!ctx || !ctx->config || ctx->config->mask_secrets)
-            redact_mask_secrets(json);
-    }
+    r = response_json(ctx, &response, &json, err);
     kube_response_clear(&response);
+    if (r < 0)
+        return r;
     *ret = json;
     return 0;
+}
+
+int tool_kube_get_yaml(const tool_context *ctx, kube_cluster *cluster, const char *path, const char *query,
+                       tool_result *ret, const char *hint, error_info *err) {
+    kube_request req = {.method = "GET", .path = path, .query = query};
+    kube_response response = {0};
+    int r = tool_kube_request(ctx, cluster, &req, &response, err);
+    if (r < 0)
+        return r;
+    /* Parse, print, drop: nothing created here outlives the scope. */
+    json_arena_begin();
+    json_t *json = NULL;
+    r = response_json(ctx, &response, &json, err);
+    if (r >= 0 && json)
+        tool_result_yaml(ctx, ret, json, hint);
+    json_arena_drop(json);
+    json_arena_end();
+    kube_response_clear(&response);
+    return r;
 }
 
 int tool_kube_get(const tool_context *ctx, kube_cluster *cluster, const char *path, const char *query, json_t **ret,
@@ -478,6 +509,73 @@ static const char *list_narrow_hint(const tool_list_options *opts) {
                : "more items exist; narrow the query with labelSelector or fieldSelector";
 }
 
+/* What tool_list carries from page to page. */
+typedef struct list_state {
+    const tool_list_options *opts;
+    size_t budget;
+    json_t *table;        /* the Table so far (rows of every page), outside any arena */
+    buf yaml;             /* the YAML so far */
+    char *continue_token; /* malloc'd, NULL on the last page */
+    size_t items_seen;
+    json_int_t remaining; /* the last page's remainingItemCount */
+    bool cut;
+} list_state;
+
+/* Takes one page (consumed): remembers its continue token, then keeps a Table's rows or prints the
+ * items as YAML. *ret_counted tells whether the page's items were counted (progress is due).
+ * Returns 1 when the listing must stop here (output full), 0 to go on, negative errno with err. */
+static int list_take_page(list_state *st, json_t *page, bool *ret_counted, error_info *err) {
+    const tool_list_options *opts = st->opts;
+    *ret_counted = false;
+    free(st->continue_token);
+    st->continue_token = NULL;
+    const char *next = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
+    if (next && next[0])
+        st->continue_token = strdup(next);
+
+    bool is_table = json_is_array(json_object_get(page, "rows"));
+    json_t *items = json_object_get(page, is_table ? "rows" : "items");
+    if (!json_is_array(items)) {
+        json_decref(page);
+        return error_set(err, EBADMSG, "the Kubernetes API answered %s with something that is not a list", opts->path);
+    }
+    st->items_seen += json_array_size(items);
+    st->remaining = json_integer_value(json_object_get(json_object_get(page, "metadata"), "remainingItemCount"));
+    *ret_counted = true;
+
+    if (is_table) {
+        if (!st->table) {
+            st->table = json_incref(page);
+        } else {
+            json_array_extend(json_object_get(st->table, "rows"), items);
+        }
+        json_decref(page);
+        if (table_rows_estimate(json_object_get(st->table, "rows")) > st->budget) {
+            st->cut = st->continue_token != NULL;
+            return 1;
+        }
+        return 0;
+    }
+    /* Also the path when a Table was asked for but the server (some aggregated APIs) answered
+     * with a plain list: YAML is still correct output. */
+    fill_item_kinds(page);
+    json_t *view = opts->view ? opts->view(items, opts->view_opaque) : json_incref(items);
+    /* Inside the arena the page and its view go with the scope (freed like this outside it). */
+    json_arena_drop(page);
+    if (!view)
+        return error_set(err, ENOMEM, "out of memory");
+    int yr = json_array_size(view) ? output_yaml(view, &st->yaml) : 0;
+    json_arena_drop(view);
+    if (yr == -EMSGSIZE) {
+        buf_trim_to_line(&st->yaml);
+        st->cut = true;
+        return 1;
+    }
+    if (yr < 0)
+        return error_set(err, -yr, "could not format the list as YAML");
+    return 0;
+}
+
 int tool_list(const tool_context *ctx, kube_cluster *cluster, const tool_list_options *opts, tool_result *ret,
               error_info *err) {
     result_ensure_buffer(ret);
@@ -491,13 +589,8 @@ int tool_list(const tool_context *ctx, kube_cluster *cluster, const tool_list_op
         return r;
     }
 
-    size_t budget = result_budget(ctx, ret);
-    buf yaml;
-    buf_init(&yaml, budget + 1);
-    json_t *table = NULL;
-    char *continue_token = NULL;
-    size_t items_seen = 0;
-    bool cut = false;
+    list_state st = {.opts = opts, .budget = result_budget(ctx, ret)};
+    buf_init(&st.yaml, st.budget + 1);
 
     for (;;) {
         if (tool_cancelled(ctx)) {
@@ -514,7 +607,7 @@ int tool_list(const tool_context *ctx, kube_cluster *cluster, const tool_list_op
         if (r >= 0 && base_query.len)
             r = buf_printf(&query, "&%s", base_query.data);
         if (r >= 0)
-            r = query_append_param(&query, "continue", continue_token, err);
+            r = query_append_param(&query, "continue", st.continue_token, err);
         if (r < 0) {
             buf_free(&query);
             r = error_set(err, EMSGSIZE, "the list query is too long; shorten the selectors");
@@ -526,79 +619,53 @@ int tool_list(const tool_context *ctx, kube_cluster *cluster, const tool_list_op
             .query = query.data,
             .accept = opts->table ? TABLE_ACCEPT : NULL,
         };
-        json_t *page = NULL;
-        r = tool_kube_json(ctx, cluster, &req, &page, err);
+        kube_response response = {0};
+        r = tool_kube_request(ctx, cluster, &req, &response, err);
         buf_free(&query);
         if (r < 0)
             break;
-        free(continue_token);
-        continue_token = NULL;
-        const char *next = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
-        if (next && next[0])
-            continue_token = strdup(next);
-
-        bool is_table = json_is_array(json_object_get(page, "rows"));
-        json_t *items = json_object_get(page, is_table ? "rows" : "items");
-        if (!json_is_array(items)) {
+        /* A YAML page is parsed, printed and dropped inside an arena. A Table is kept across pages,
+         * so it is parsed outside one (again, when it came without being asked for). */
+        bool in_arena = !opts->table;
+        if (in_arena)
+            json_arena_begin();
+        json_t *page = NULL;
+        r = response_json(ctx, &response, &page, err);
+        if (r >= 0 && in_arena && json_is_array(json_object_get(page, "rows"))) {
             json_decref(page);
-            r = error_set(err, EBADMSG, "the Kubernetes API answered %s with something that is not a list",
-                          opts->path);
+            page = NULL;
+            json_arena_end();
+            in_arena = false;
+            r = response_json(ctx, &response, &page, err);
+        }
+        kube_response_clear(&response);
+        bool counted = false;
+        if (r >= 0)
+            r = list_take_page(&st, page, &counted, err);
+        if (in_arena)
+            json_arena_end();
+        /* Outside the arena: the notification builds JSON of its own. */
+        if (counted && ctx && ctx->progress)
+            ctx->progress(ctx->progress_opaque, (double)st.items_seen,
+                          st.remaining > 0 ? (double)st.items_seen + (double)st.remaining : 0, "listing");
+        if (r != 0) {
+            if (r > 0)
+                r = 0;
             break;
         }
-        items_seen += json_array_size(items);
-        if (ctx && ctx->progress) {
-            json_int_t remaining =
-                json_integer_value(json_object_get(json_object_get(page, "metadata"), "remainingItemCount"));
-            ctx->progress(ctx->progress_opaque, (double)items_seen,
-                          remaining > 0 ? (double)items_seen + (double)remaining : 0, "listing");
-        }
-
-        if (is_table) {
-            if (!table) {
-                table = json_incref(page);
-            } else {
-                json_array_extend(json_object_get(table, "rows"), items);
-            }
-            json_decref(page);
-            if (table_rows_estimate(json_object_get(table, "rows")) > budget) {
-                cut = continue_token != NULL;
-                break;
-            }
-        } else {
-            /* Also the path when a Table was asked for but the server (some aggregated APIs)
-             * answered with a plain list: YAML is still correct output. */
-            fill_item_kinds(page);
-            json_t *view = opts->view ? opts->view(items, opts->view_opaque) : json_incref(items);
-            json_decref(page);
-            if (!view) {
-                r = error_set(err, ENOMEM, "out of memory");
-                break;
-            }
-            int yr = json_array_size(view) ? output_yaml(view, &yaml) : 0;
-            json_decref(view);
-            if (yr == -EMSGSIZE) {
-                buf_trim_to_line(&yaml);
-                cut = true;
-                break;
-            }
-            if (yr < 0) {
-                r = error_set(err, -yr, "could not format the list as YAML");
-                break;
-            }
-        }
-        if (!continue_token)
+        if (!st.continue_token)
             break;
     }
-    free(continue_token);
+    free(st.continue_token);
     buf_free(&base_query);
 
     if (r >= 0) {
         const char *hint = list_narrow_hint(opts);
-        if (table) {
+        if (st.table) {
             buf text;
-            buf_init(&text, budget + 1);
-            int tr = output_table(table, opts->with_namespace, &text);
-            if (tr == -EMSGSIZE || cut) {
+            buf_init(&text, st.budget + 1);
+            int tr = output_table(st.table, opts->with_namespace, &text);
+            if (tr == -EMSGSIZE || st.cut) {
                 if (tr == -EMSGSIZE)
                     buf_trim_to_line(&text);
                 if (result_append_bounded(ctx, ret, text.data ? text.data : "", text.len, hint) == 0)
@@ -609,15 +676,15 @@ int tool_list(const tool_context *ctx, kube_cluster *cluster, const tool_list_op
                 result_append_bounded(ctx, ret, text.data ? text.data : "", text.len, hint);
             }
             buf_free(&text);
-        } else if (items_seen == 0) {
+        } else if (st.items_seen == 0) {
             tool_result_printf(ret, "%s\n", opts->empty_text ? opts->empty_text : "No resources found");
         } else {
-            if (result_append_bounded(ctx, ret, yaml.data ? yaml.data : "", yaml.len, hint) == 0 && cut)
+            if (result_append_bounded(ctx, ret, st.yaml.data ? st.yaml.data : "", st.yaml.len, hint) == 0 && st.cut)
                 result_append_cut_note(ctx, ret, hint);
         }
     }
-    json_decref(table);
-    buf_free(&yaml);
+    json_decref(st.table);
+    buf_free(&st.yaml);
     return r < 0 ? r : 0;
 }
 

@@ -212,6 +212,61 @@ static void test_tools_list_pages_with_cursor(void **state) {
     json_decref(r);
 }
 
+static bool hide_destructive(const void *opaque, const char *tool, bool read_only) {
+    (void)opaque;
+    (void)tool;
+    return read_only;
+}
+
+/* The result part of an answer, as compact JSON text (malloc'd). */
+static char *result_text(json_t *answer) {
+    return json_dumps(json_object_get(answer, "result"), JSON_COMPACT);
+}
+
+static void test_tools_list_is_the_same_every_time(void **state) {
+    fixture *f = *state;
+    initialize(f, "2025-03-26");
+    const char *first_page = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}";
+    const char *second_page = "{\"jsonrpc\":\"2.0\",\"id\":\"two\",\"method\":\"tools/list\",\"params\":{\"cursor\":\"o:2\"}}";
+    json_t *a = roundtrip(f, first_page), *b = roundtrip(f, first_page), *c = roundtrip(f, second_page);
+    char *ta = result_text(a), *tb = result_text(b), *tc = result_text(c);
+    assert_string_equal(ta, tb);
+    assert_string_not_equal(ta, tc);
+    assert_string_equal(json_string_value(json_object_get(c, "id")), "two");
+    assert_string_equal(json_string_value(json_object_get(c, "__related")), "two"); /* routed by its id */
+    /* Inside a batch the answer is built as a json_t: the same result. */
+    json_t *batch = roundtrip(f, "[{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/list\"}]");
+    char *tbatch = result_text(json_array_get(batch, 0));
+    assert_string_equal(ta, tbatch);
+
+    /* A caller whose token hides tools gets its own list, and does not change anyone else's. */
+    mcp_caller caller = {.tool_visible = hide_destructive};
+    mcp_session_receive_as(f->session, first_page, strlen(first_page), &caller);
+    json_t *hidden = outbox_next(&f->out, 5000);
+    mcp_session_receive_as(f->session, second_page, strlen(second_page), &caller);
+    json_t *hidden2 = outbox_next(&f->out, 5000);
+    json_t *tools = json_object_get(json_object_get(hidden, "result"), "tools");
+    assert_int_equal(json_array_size(tools), 2);
+    assert_null(json_object_get(json_object_get(hidden2, "result"), "nextCursor"));
+    assert_int_equal(json_array_size(json_object_get(json_object_get(hidden2, "result"), "tools")), 1);
+    json_t *again = roundtrip(f, first_page);
+    char *tagain = result_text(again);
+    assert_string_equal(ta, tagain);
+
+    free(ta);
+    free(tb);
+    free(tc);
+    free(tbatch);
+    free(tagain);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    json_decref(batch);
+    json_decref(hidden);
+    json_decref(hidden2);
+    json_decref(again);
+}
+
 static void test_tools_call_runs_and_validates(void **state) {
     fixture *f = *state;
     initialize(f, "2025-11-25");
@@ -907,6 +962,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_initialize_echoes_a_supported_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initialize_offers_newest_for_unknown_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_list_pages_with_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_list_is_the_same_every_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_call_runs_and_validates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancelled_call_gets_no_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_only_for_2025_03_26, setup, teardown),

@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 
+#include "core/json_arena.h"
+#include "kube/kube_internal.h"
+#include "kube_test_server.h"
 #include "tools/tool.h"
 
 static void test_denied_resources(void **state) {
@@ -265,6 +268,166 @@ static void test_catalog(void **state) {
     assert_int_equal(n, 19);
 }
 
+/* ---- answers from a Kubernetes API stand-in ---- */
+
+static const char secret_json[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\",\"managedFields\":[{\"manager\":"
+    "\"kubectl\",\"fieldsV1\":{\"f:data\":{}}}],\"annotations\":{\"kubectl.kubernetes.io/last-applied-configuration\":"
+    "\"{\\\"kind\\\":\\\"Secret\\\",\\\"data\\\":{\\\"k\\\":\\\"dmFsdWU=\\\"}}\\n\"}},\"data\":{\"k\":\"dmFsdWU=\"}}";
+
+static const char *const pod_pages[] = {
+    "{\"apiVersion\":\"v1\",\"kind\":\"PodList\",\"metadata\":{\"continue\":\"next page\",\"remainingItemCount\":1},"
+    "\"items\":[{\"metadata\":{\"name\":\"a\",\"managedFields\":[{}]}},{\"metadata\":{\"name\":\"b\"},"
+    "\"spec\":{\"note\":\"two\\nlines\"}}]}",
+    "{\"apiVersion\":\"v1\",\"kind\":\"PodList\",\"metadata\":{},\"items\":[{\"metadata\":{\"name\":\"c\"}}]}",
+};
+
+static const char table_json[] =
+    "{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{},\"columnDefinitions\":[{\"name\":\"Name\","
+    "\"type\":\"string\",\"priority\":0}],\"rows\":[{\"cells\":[\"only-row\"]}]}";
+
+static void kube_handler(const ts_request *req, ts_reply *reply, void *ctx) {
+    (void)ctx;
+    if (strcmp(req->target, "/api/v1/namespaces/default/secrets/s") == 0)
+        ts_reply_text(reply, 200, secret_json);
+    else if (strcmp(req->target, "/api/v1/namespaces/default/configmaps/broken") == 0)
+        ts_reply_text(reply, 200, "{\"kind\": not json");
+    else if (strcmp(req->target, "/api/v1/namespaces/default/configmaps/empty") == 0)
+        ts_reply_text(reply, 200, "");
+    else if (strcmp(req->target, "/api/v1/namespaces/default/pods?limit=500") == 0)
+        ts_reply_text(reply, 200, pod_pages[0]);
+    else if (strcmp(req->target, "/api/v1/namespaces/default/pods?limit=500&continue=next%20page") == 0)
+        ts_reply_text(reply, 200, pod_pages[1]);
+    else if (strncmp(req->target, "/apis/example.com/v1/tables?", 28) == 0)
+        ts_reply_text(reply, 200, table_json);
+    else
+        ts_reply_text(reply, 404, "{\"kind\":\"Status\",\"message\":\"not found here\"}");
+}
+
+typedef struct kube_fixture {
+    test_server *server;
+    kube_cluster *cluster;
+    kubemcp_config config;
+    tool_context ctx;
+} kube_fixture;
+
+static int kube_setup(void **state) {
+    kube_fixture *f = calloc(1, sizeof *f);
+    f->server = test_server_start(kube_handler, NULL);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", f->server->port);
+    kube_cluster_config cfg = {.name = "test", .server = url};
+    error_info err = {0};
+    if (kube_cluster_new(&cfg, &f->cluster, &err) < 0)
+        fail_msg("kube_cluster_new: %s", err.message);
+    f->config.mask_secrets = true;
+    f->ctx.config = &f->config;
+    *state = f;
+    return 0;
+}
+
+static int kube_teardown(void **state) {
+    kube_fixture *f = *state;
+    kube_cluster_free(f->cluster);
+    test_server_stop(f->server);
+    free(f);
+    return 0;
+}
+
+static void test_get_yaml_is_get_then_yaml(void **state) {
+    kube_fixture *f = *state;
+    const char *paths[] = {"/api/v1/namespaces/default/secrets/s", "/api/v1/namespaces/default/configmaps/broken",
+                           "/api/v1/namespaces/default/configmaps/empty", "/api/v1/namespaces/default/configmaps/none"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        tool_result two_steps = {0}, one_step = {0};
+        error_info err_two = {0}, err_one = {0};
+        json_t *object = NULL;
+        int r_two = tool_kube_get(&f->ctx, f->cluster, paths[i], NULL, &object, &err_two);
+        if (r_two >= 0)
+            tool_result_yaml(&f->ctx, &two_steps, object, NULL);
+        json_decref(object);
+        int r_one = tool_kube_get_yaml(&f->ctx, f->cluster, paths[i], NULL, &one_step, NULL, &err_one);
+        assert_false(json_arena_active());
+        assert_int_equal(r_one, r_two);
+        assert_string_equal(err_one.message, err_two.message);
+        assert_int_equal(one_step.text.len, two_steps.text.len);
+        if (one_step.text.len)
+            assert_string_equal(one_step.text.data, two_steps.text.data);
+        buf_free(&one_step.text);
+        buf_free(&two_steps.text);
+    }
+    /* The Secret itself: values and the annotation masked, managedFields gone. */
+    tool_result secret = {0};
+    error_info err = {0};
+    assert_int_equal(tool_kube_get_yaml(&f->ctx, f->cluster, paths[0], NULL, &secret, NULL, &err), 0);
+    assert_null(strstr(secret.text.data, "dmFsdWU="));
+    assert_null(strstr(secret.text.data, "managedFields"));
+    assert_non_null(strstr(secret.text.data, "k: \"****\""));
+    buf_free(&secret.text);
+}
+
+/* Progress notifications build and dump JSON of their own: they must run outside the arena. */
+static int progress_calls;
+static double progress_seen[4];
+static void progress_with_json(void *opaque, double progress, double total, const char *message) {
+    (void)opaque;
+    assert_false(json_arena_active());
+    json_t *n = json_pack("{s:f, s:f, s:s}", "progress", progress, "total", total, "message", message);
+    char *text = json_dumps(n, JSON_COMPACT);
+    free(text);
+    json_decref(n);
+    if (progress_calls < 4)
+        progress_seen[progress_calls] = progress;
+    progress_calls++;
+}
+
+/* A view that keeps parts of the items, as events_list does. */
+static json_t *names_view(json_t *items, void *opaque) {
+    (void)opaque;
+    json_t *view = json_array();
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item) {
+        json_t *entry = json_object();
+        json_object_set(entry, "metadata", json_object_get(item, "metadata"));
+        json_object_set_new(entry, "seen", json_true());
+        json_array_append_new(view, entry);
+    }
+    return view;
+}
+
+static void test_list_pages_yaml_and_tables(void **state) {
+    kube_fixture *f = *state;
+    f->ctx.progress = progress_with_json;
+    tool_list_options opts = {.path = "/api/v1/namespaces/default/pods"};
+    tool_result res = {0};
+    error_info err = {0};
+    progress_calls = 0;
+    assert_int_equal(tool_list(&f->ctx, f->cluster, &opts, &res, &err), 0);
+    assert_false(json_arena_active());
+    assert_string_equal(res.text.data, "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n"
+                                       "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: b\n  spec:\n"
+                                       "    note: |-\n      two\n      lines\n"
+                                       "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: c\n");
+    assert_int_equal(progress_calls, 2);
+    assert_true(progress_seen[0] == 2 && progress_seen[1] == 3);
+    buf_free(&res.text);
+
+    opts.view = names_view;
+    tool_result viewed = {0};
+    assert_int_equal(tool_list(&f->ctx, f->cluster, &opts, &viewed, &err), 0);
+    assert_non_null(strstr(viewed.text.data, "- metadata:\n    name: c\n  seen: true\n"));
+    buf_free(&viewed.text);
+
+    /* A Table where YAML was asked for (some aggregated APIs) is still printed as a table. */
+    tool_list_options tables = {.path = "/apis/example.com/v1/tables"};
+    tool_result table = {0};
+    assert_int_equal(tool_list(&f->ctx, f->cluster, &tables, &table, &err), 0);
+    assert_string_equal(table.text.data, "NAME\nonly-row\n");
+    buf_free(&table.text);
+    f->ctx.progress = NULL;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_denied_resources),
@@ -274,6 +437,8 @@ int main(void) {
         cmocka_unit_test(test_manifest_parsing),
         cmocka_unit_test(test_quantities),
         cmocka_unit_test(test_catalog),
+        cmocka_unit_test_setup_teardown(test_get_yaml_is_get_then_yaml, kube_setup, kube_teardown),
+        cmocka_unit_test_setup_teardown(test_list_pages_yaml_and_tables, kube_setup, kube_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
