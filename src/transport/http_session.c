@@ -10,8 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "core/log.h"
 #include "transport/http_internal.h"
@@ -565,9 +564,10 @@ void http_session_release_stream(http_session *hs, http_stream *st) {
         http_session_detach(hs, st);
 }
 
+/* From the kernel's CSPRNG: opening a session does not load libcrypto (src/lazy/). */
 static int random_id(char out[HTTP_SESSION_ID_LEN + 1]) {
     unsigned char bytes[HTTP_SESSION_ID_LEN / 2];
-    if (RAND_bytes(bytes, sizeof bytes) != 1)
+    if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes)
         return -EIO;
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < sizeof bytes; i++) {

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -59,6 +60,36 @@ static void test_full_queue_refuses(void **state) {
     assert_int_equal(atomic_load(&ran), accepted);
 }
 
+static int thread_count(void) {
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* An idle pool costs no threads; work starts them, never more than asked for. */
+static void test_threads_start_with_work(void **state) {
+    int before = thread_count();
+    worker_pool *pool = NULL;
+    atomic_store(&ran, 0);
+    assert_int_equal(worker_pool_new(4, 100, &pool), 0);
+    assert_int_equal(thread_count(), before);
+    pthread_mutex_lock(&gate);
+    assert_int_equal(worker_pool_submit(pool, gated_job, NULL), 0);
+    assert_int_equal(thread_count(), before + 1);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(worker_pool_submit(pool, gated_job, NULL), 0);
+    assert_int_equal(thread_count(), before + 4);
+    pthread_mutex_unlock(&gate);
+    worker_pool_drain(pool);
+    assert_int_equal(atomic_load(&ran), 21);
+    assert_int_equal(thread_count(), before);
+    worker_pool_free(pool);
+}
+
 static void test_bad_arguments(void **state) {
     worker_pool *pool = NULL;
     assert_int_equal(worker_pool_new(0, 1, &pool), -EINVAL);
@@ -70,6 +101,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs_everything_before_drain_returns),
         cmocka_unit_test(test_full_queue_refuses),
+        cmocka_unit_test(test_threads_start_with_work),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
