@@ -12,9 +12,11 @@
 #include "cli/token_create.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "gate/as_metadata.h"
 #include "gate/audit.h"
 #include "gate/authenticate.h"
 #include "gate/oidc.h"
+#include "gate/token_exchange.h"
 #include "gate/tokenreview.h"
 #include "kube/kube.h"
 #include "mcp/prompts.h"
@@ -131,55 +133,111 @@ typedef struct gate_context {
     audit_log *audit;
     bool auth_headers;
     oidc_gate **oidc; /* made here when an OpenID issuer is configured; freed by serve() */
+    token_exchange **exchange; /* made here for cluster_auth_mode "exchange"; freed by serve() */
     char resource[512];
     char resource_metadata_url[600];
 } gate_context;
 
-static char *read_secret_file(const char *path, size_t *ret_len, error_info *err) {
+static char *read_secret_file(const char *key, const char *path, size_t *ret_len, error_info *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        error_set(err, errno, "cannot read oidc_hs256_secret_file %s: %s", path, strerror(errno));
+        error_set(err, errno, "cannot read %s %s: %s", key, path, strerror(errno));
         return NULL;
     }
     char *secret = calloc(1, 4097);
     size_t n = secret ? fread(secret, 1, 4096, f) : 0;
     fclose(f);
     while (n > 0 && (secret[n - 1] == '\n' || secret[n - 1] == '\r'))
-        n--;
+        secret[--n] = '\0';
     *ret_len = n;
     return secret;
 }
 
+static void add_scope(const char **list, size_t *n, const char *scope) {
+    if (!scope || !*scope)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(list[i], scope) == 0)
+            return;
+    list[(*n)++] = scope;
+}
+
+/* The scopes kubemcp advertises: oidc_scopes, then the per-tool scopes (read, write, overrides),
+ * each once. A NULL-terminated array of strings borrowed from cfg (free the array only), or NULL. */
+static const char **advertised_scopes(const kubemcp_config *cfg) {
+    const char **list = calloc(cfg->oidc_scopes.count + 2 + cfg->oidc_tool_scopes.count + 1, sizeof *list);
+    if (!list)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->oidc_scopes.count; i++)
+        add_scope(list, &n, cfg->oidc_scopes.items[i]);
+    add_scope(list, &n, cfg->oidc_read_scope);
+    add_scope(list, &n, cfg->oidc_write_scope);
+    for (size_t i = 0; i < cfg->oidc_tool_scopes.count; i++) {
+        const char *eq = strchr(cfg->oidc_tool_scopes.items[i], '=');
+        add_scope(list, &n, eq ? eq + 1 : NULL);
+    }
+    return list;
+}
+
 /* The Protected Resource Metadata (RFC 9728) for an OpenID-protected server. */
 static char *protected_resource_metadata(const gate_context *g) {
+    const char **list = advertised_scopes(g->cfg);
     json_t *scopes = json_array();
-    for (size_t i = 0; i < g->cfg->oidc_scopes.count; i++)
-        json_array_append_new(scopes, json_string(g->cfg->oidc_scopes.items[i]));
-    size_t n_per_tool = 2 + g->cfg->oidc_tool_scopes.count;
-    const char **per_tool = calloc(n_per_tool, sizeof *per_tool);
-    if (!per_tool) {
+    for (size_t i = 0; list && list[i]; i++)
+        json_array_append_new(scopes, json_string(list[i]));
+    if (!list) {
         json_decref(scopes);
         return NULL;
     }
-    per_tool[0] = g->cfg->oidc_read_scope;
-    per_tool[1] = g->cfg->oidc_write_scope;
-    for (size_t i = 0; i < g->cfg->oidc_tool_scopes.count; i++) {
-        const char *eq = strchr(g->cfg->oidc_tool_scopes.items[i], '=');
-        per_tool[2 + i] = eq && eq[1] ? eq + 1 : NULL;
-    }
-    for (size_t i = 0; i < n_per_tool; i++) {
-        bool listed = !per_tool[i];
-        for (size_t k = 0; !listed && k < json_array_size(scopes); k++)
-            listed = strcmp(json_string_value(json_array_get(scopes, k)), per_tool[i]) == 0;
-        if (!listed)
-            json_array_append_new(scopes, json_string(per_tool[i]));
-    }
-    free(per_tool);
+    free(list);
     json_t *prm = json_pack("{s:s, s:[s], s:o, s:[s]}", "resource", g->resource, "authorization_servers",
                             g->cfg->oidc_issuer_url, "scopes_supported", scopes, "bearer_methods_supported", "header");
     char *text = prm ? json_dumps(prm, JSON_COMPACT) : NULL;
     json_decref(prm);
     return text;
+}
+
+static int discovered_token_endpoint(void *opaque, char **ret_url, error_info *err) {
+    return oidc_gate_token_endpoint(opaque, ret_url, err);
+}
+
+/* The STS client for cluster_auth_mode "exchange"; config_load has checked the combination. */
+static int make_token_exchange(const kubemcp_config *cfg, oidc_gate *oidc, token_exchange **ret, error_info *err) {
+    size_t secret_len = 0;
+    char *secret = NULL;
+    if (cfg->sts_client_secret_file &&
+        !(secret = read_secret_file("sts_client_secret_file", cfg->sts_client_secret_file, &secret_len, err)))
+        return -EINVAL;
+    if (secret && (secret_len == 0 || strlen(secret) != secret_len)) {
+        free(secret);
+        return error_set(err, EINVAL, "sts_client_secret_file %s is empty or holds a NUL byte",
+                         cfg->sts_client_secret_file);
+    }
+    token_exchange_options xo = {
+        .strategy = strcmp(cfg->token_exchange_strategy, "keycloak-v1") == 0 ? TOKEN_EXCHANGE_KEYCLOAK_V1
+                                                                             : TOKEN_EXCHANGE_RFC8693,
+        .token_url = cfg->sts_token_url,
+        .token_url_source = discovered_token_endpoint,
+        .token_url_opaque = oidc,
+        .client_id = cfg->sts_client_id,
+        .client_secret = secret ? secret : cfg->sts_client_secret,
+        .auth_style = cfg->sts_auth_style && strcmp(cfg->sts_auth_style, "header") == 0 ? TOKEN_EXCHANGE_AUTH_HEADER
+                                                                                       : TOKEN_EXCHANGE_AUTH_PARAMS,
+        .audience = cfg->sts_audience,
+        .scopes = (const char *const *)cfg->sts_scopes.items,
+        .http = {.ca_file = cfg->oidc_ca_file, .allow_http = cfg->oidc_allow_http},
+    };
+    int r = token_exchange_new(&xo, ret, err);
+    if (secret) {
+        memset(secret, 0, secret_len);
+        free(secret);
+    }
+    if (r == 0)
+        log_info("token exchange (%s) at %s, audience %s", cfg->token_exchange_strategy,
+                 cfg->sts_token_url ? cfg->sts_token_url : "the issuer's token endpoint",
+                 cfg->sts_audience ? cfg->sts_audience : "(none)");
+    return r;
 }
 
 /* http_server's on_bound: the gate, and for an OpenID issuer the resource URI (our own URL) and
@@ -201,6 +259,8 @@ static int make_gate(void *opaque, const char *url, gate **ret_gate, char **ret_
                                                      ? GATE_CLUSTER_PASSTHROUGH
                                                  : strcmp(cfg->cluster_auth_mode, "kubeconfig") == 0
                                                      ? GATE_CLUSTER_KUBECONFIG
+                                                 : strcmp(cfg->cluster_auth_mode, "exchange") == 0
+                                                     ? GATE_CLUSTER_EXCHANGE
                                                      : GATE_CLUSTER_IMPERSONATE)
                     /* An OAuth token's audience is this server, not the cluster: impersonate by default. */
                     : oidc ? GATE_CLUSTER_IMPERSONATE : GATE_CLUSTER_PASSTHROUGH,
@@ -216,7 +276,8 @@ static int make_gate(void *opaque, const char *url, gate **ret_gate, char **ret_
         const char *audiences[3] = {g->resource, cfg->oidc_audience, NULL};
         size_t secret_len = 0;
         char *secret = NULL;
-        if (cfg->oidc_hs256_secret_file && !(secret = read_secret_file(cfg->oidc_hs256_secret_file, &secret_len, err)))
+        if (cfg->oidc_hs256_secret_file &&
+            !(secret = read_secret_file("oidc_hs256_secret_file", cfg->oidc_hs256_secret_file, &secret_len, err)))
             return -EINVAL;
         oidc_options oo = {
             .issuer = cfg->oidc_issuer_url,
@@ -260,6 +321,12 @@ static int make_gate(void *opaque, const char *url, gate **ret_gate, char **ret_
                                  entry);
         }
         go.tool_scopes = (const char *const *)cfg->oidc_tool_scopes.items;
+        if (go.cluster_mode == GATE_CLUSTER_EXCHANGE) {
+            int xr = make_token_exchange(cfg, *g->oidc, g->exchange, err);
+            if (xr < 0)
+                return xr;
+            go.exchange = *g->exchange;
+        }
         if (!(*ret_prm = protected_resource_metadata(g)))
             return error_set(err, ENOMEM, "out of memory");
         log_info("OAuth resource %s, issuer %s", g->resource, cfg->oidc_issuer_url);
@@ -325,6 +392,8 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
     audit_log *audit = NULL;
     tokenreview_cache *reviews = NULL;
     oidc_gate *oidc = NULL;
+    token_exchange *exchange = NULL;
+    as_metadata *issuer_metadata = NULL;
     if (tool_registry_new(&ro, &registry, &err) < 0) {
         fprintf(stderr, "kubemcp: %s\n", err.message);
         exit_code = 2;
@@ -357,7 +426,7 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
         }
     }
     gate_context gctx = {.cfg = cfg, .provider = provider, .reviews = reviews, .audit = audit,
-                         .auth_headers = auth_headers, .oidc = &oidc};
+                         .auth_headers = auth_headers, .oidc = &oidc, .exchange = &exchange};
     mcp_server_options so = {
         .name = "kubemcp",
         .version = KUBEMCP_VERSION,
@@ -376,6 +445,22 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
         fprintf(stderr, "kubemcp: cannot start the MCP server: %s\n", strerror(-r));
         goto out;
     }
+    if (http && cfg->oidc_issuer_url) {
+        /* The issuer's metadata again at our origin, for clients that look for it there. Its
+         * scopes_supported becomes ours, as in the Protected Resource Metadata. */
+        const char **scopes = advertised_scopes(cfg);
+        as_metadata_options ao = {
+            .policy = {.issuer = cfg->oidc_issuer_url, .allow_http = cfg->oidc_allow_http, .scopes = scopes},
+            .http = {.ca_file = cfg->oidc_ca_file, .allow_http = cfg->oidc_allow_http},
+        };
+        r = scopes ? as_metadata_new(&ao, &issuer_metadata, &err) : error_set(&err, ENOMEM, "out of memory");
+        free(scopes);
+        if (r < 0) {
+            fprintf(stderr, "kubemcp: %s\n", err.message);
+            exit_code = 2;
+            goto out;
+        }
+    }
     if (http) {
         metrics *m = metrics_new();
         http_server *hs = NULL;
@@ -388,6 +473,7 @@ static int serve(kubemcp_config *cfg, int flag_argc, char **flag_argv) {
             .metrics = m,
             .on_bound = make_gate,
             .on_bound_opaque = &gctx,
+            .as_metadata = issuer_metadata,
         };
         if (!m || http_server_start(&ho, &hs, &err) < 0) {
             fprintf(stderr, "kubemcp: %s\n", m ? err.message : "out of memory");
@@ -454,7 +540,9 @@ out:
     server = mcp_server_free(server);
     transport = stdio_transport_free(transport);
     tokenreview_cache_free(reviews);
+    token_exchange_free(exchange);
     oidc_gate_free(oidc);
+    as_metadata_free(issuer_metadata);
     audit_log_close(audit);
     tool_registry_free(registry);
     free(contexts);

@@ -67,7 +67,7 @@ typedef struct config_field {
 
 static const char *const strategy_choices[] = {"kubeconfig", "in-cluster", "auth-headers", "disabled", NULL};
 static const char *const list_output_choices[] = {"yaml", "table", NULL};
-static const char *const cluster_auth_mode_choices[] = {"passthrough", "kubeconfig", "impersonate", NULL};
+static const char *const cluster_auth_mode_choices[] = {"passthrough", "kubeconfig", "impersonate", "exchange", NULL};
 static const char *const transport_choices[] = {"stdio", "streamable-http", "http", "sse", NULL};
 static const char *const known_toolsets[] = {KUBEMCP_KNOWN_TOOLSETS, NULL};
 
@@ -97,7 +97,8 @@ static const config_field fields[] = {
      3600, NULL, "SECONDS", "how long a refused token is remembered (default 10)"},
     {"cluster_auth_mode", "cluster-auth-mode", FIELD_CHOICE, OFF(cluster_auth_mode), 0, 0, 0, cluster_auth_mode_choices,
      "MODE", "what the cluster sees: passthrough (the caller's bearer token; default), kubeconfig (always the "
-     "server's own credentials) or impersonate (the server's credentials acting as the validated caller)"},
+     "server's own credentials), impersonate (the server's credentials acting as the validated caller) or exchange "
+     "(a token an STS issues for the validated caller, RFC 8693; see token_exchange_strategy)"},
     {"allowed_namespaces", "allowed-namespaces", FIELD_LIST, OFF(allowed_namespaces), 0, 0, 0, NULL, "A,B",
      "confine every tool to these namespaces, on top of RBAC (default: no confinement)"},
     {"oidc_issuer_url", "oidc-issuer-url", FIELD_STRING, OFF(oidc_issuer_url), 0, 0, 0, NULL, "URL",
@@ -142,6 +143,24 @@ static const config_field fields[] = {
      "claim listing the user's groups (default: none)"},
     {"oidc_groups_prefix", "oidc-groups-prefix", FIELD_STRING, OFF(oidc_groups_prefix), 0, 0, 0, NULL, "PREFIX",
      "prefix for those group names"},
+    {"token_exchange_strategy", "token-exchange-strategy", FIELD_STRING, OFF(token_exchange_strategy), 0, 0, 0, NULL,
+     "STRATEGY", "exchange each validated caller's token at an STS (RFC 8693) and send the cluster the new token: "
+     "rfc8693 or keycloak-v1 (needs oidc_issuer_url; default: off)"},
+    {"sts_token_url", "sts-token-url", FIELD_STRING, OFF(sts_token_url), 0, 0, 0, NULL, "URL",
+     "the STS's token endpoint (default: the issuer's token_endpoint from discovery)"},
+    {"sts_client_id", "sts-client-id", FIELD_STRING, OFF(sts_client_id), 0, 0, 0, NULL, "ID",
+     "client id kubemcp authenticates to the STS with (default: none)"},
+    {"sts_client_secret", NULL, FIELD_STRING, OFF(sts_client_secret), 0, 0, 0, NULL, "SECRET",
+     "that client's secret (TOML or KUBEMCP_STS_CLIENT_SECRET only; prefer sts_client_secret_file)"},
+    {"sts_client_secret_file", "sts-client-secret-file", FIELD_STRING, OFF(sts_client_secret_file), 0, 0, 0, NULL,
+     "FILE", "file holding the STS client secret"},
+    {"sts_audience", "sts-audience", FIELD_STRING, OFF(sts_audience), 0, 0, 0, NULL, "AUD",
+     "audience to ask the STS for, e.g. the API server's OIDC client id (default: none sent)"},
+    {"sts_scopes", "sts-scopes", FIELD_LIST, OFF(sts_scopes), 0, 0, 0, NULL, "A,B",
+     "scopes to ask the STS for (default: none sent)"},
+    {"sts_auth_style", "sts-auth-style", FIELD_STRING, OFF(sts_auth_style), 0, 0, 0, NULL, "STYLE",
+     "how the client authenticates to the STS: params (client_id/client_secret in the form; default) or header "
+     "(HTTP Basic)"},
     {"base_url", "base-url", FIELD_STRING, OFF(base_url), 0, 0, 0, NULL, "URL",
      "the server's public URL, when a proxy sits in front: the OAuth resource is BASE/mcp (default: the "
      "listening URL)"},
@@ -435,6 +454,17 @@ kubemcp_config *config_free(kubemcp_config *cfg) {
     free(cfg->oidc_username_prefix);
     free(cfg->oidc_groups_claim);
     free(cfg->oidc_groups_prefix);
+    free(cfg->token_exchange_strategy);
+    free(cfg->sts_token_url);
+    free(cfg->sts_client_id);
+    if (cfg->sts_client_secret) {
+        explicit_bzero(cfg->sts_client_secret, strlen(cfg->sts_client_secret));
+        free(cfg->sts_client_secret);
+    }
+    free(cfg->sts_client_secret_file);
+    free(cfg->sts_audience);
+    string_list_clear(&cfg->sts_scopes);
+    free(cfg->sts_auth_style);
     free(cfg->base_url);
     free(cfg->audit_log);
     string_list_clear(&cfg->toolsets);
@@ -1188,6 +1218,59 @@ static int finish_http_settings(kubemcp_config *cfg, error_info *err) {
     return 0;
 }
 
+/* Token exchange: the Go peer's spellings, what kubemcp does not support refused by name, and the
+ * combinations that cannot work refused before the server starts. */
+static int finish_token_exchange_settings(kubemcp_config *cfg, error_info *err) {
+    const char *strategy = cfg->token_exchange_strategy;
+    const char *mode = cfg->cluster_auth_mode;
+    if (!strategy && mode && strcmp(mode, "exchange") == 0 && set_string(&cfg->token_exchange_strategy, "rfc8693", 7) < 0)
+        return error_set(err, ENOMEM, "out of memory");
+    strategy = cfg->token_exchange_strategy;
+    if (!strategy) {
+        const char *stray = cfg->sts_token_url ? "sts_token_url" : cfg->sts_client_id ? "sts_client_id"
+                            : cfg->sts_client_secret ? "sts_client_secret"
+                            : cfg->sts_client_secret_file ? "sts_client_secret_file"
+                            : cfg->sts_audience ? "sts_audience" : cfg->sts_scopes.count ? "sts_scopes"
+                            : cfg->sts_auth_style ? "sts_auth_style" : NULL;
+        if (stray)
+            return error_set(err, EINVAL, "%s is set but token exchange is off: set token_exchange_strategy = "
+                                          "\"rfc8693\" (or remove the sts_* settings)", stray);
+        return 0;
+    }
+    if (strcmp(strategy, "entra-obo") == 0)
+        return error_set(err, ENOTSUP, "token_exchange_strategy \"entra-obo\" (Microsoft Entra On-Behalf-Of) is not "
+                                       "supported by kubemcp; use \"rfc8693\" with an STS that implements RFC 8693");
+    if (strcmp(strategy, "rfc8693") != 0 && strcmp(strategy, "keycloak-v1") != 0)
+        return error_set(err, EINVAL, "token_exchange_strategy \"%.64s\" is unknown; use \"rfc8693\" or \"keycloak-v1\"",
+                         strategy);
+    const char *style = cfg->sts_auth_style;
+    if (style && (strcmp(style, "assertion") == 0 || strcmp(style, "federated") == 0))
+        return error_set(err, ENOTSUP, "sts_auth_style \"%s\" (%s) is not supported by kubemcp; use \"params\" or "
+                                       "\"header\" with sts_client_secret_file",
+                         style, strcmp(style, "assertion") == 0 ? "an RFC 7523 client assertion" : "a federated token file");
+    if (style && strcmp(style, "params") != 0 && strcmp(style, "header") != 0)
+        return error_set(err, EINVAL, "sts_auth_style \"%.64s\" is unknown; use \"params\" or \"header\"", style);
+    if (mode && strcmp(mode, "exchange") != 0 && strcmp(mode, "passthrough") != 0)
+        return error_set(err, EINVAL, "token_exchange_strategy is set, so the cluster sees the exchanged token, but "
+                                      "cluster_auth_mode is \"%s\"; remove cluster_auth_mode or set it to \"exchange\"",
+                         mode);
+    if (!cfg->oidc_issuer_url)
+        return error_set(err, EINVAL, "token_exchange_strategy needs an OpenID issuer (oidc_issuer_url or "
+                                      "authorization_url): kubemcp exchanges only tokens it has validated");
+    if (cfg->sts_client_secret && cfg->sts_client_secret_file)
+        return error_set(err, EINVAL, "set sts_client_secret or sts_client_secret_file, not both");
+    if ((cfg->sts_client_secret || cfg->sts_client_secret_file) && !cfg->sts_client_id)
+        return error_set(err, EINVAL, "an STS client secret needs sts_client_id");
+    if (style && strcmp(style, "header") == 0 && !cfg->sts_client_id)
+        return error_set(err, EINVAL, "sts_auth_style \"header\" needs sts_client_id");
+    if (cfg->sts_token_url && strncmp(cfg->sts_token_url, "https://", 8) != 0 &&
+        !(cfg->oidc_allow_http && strncmp(cfg->sts_token_url, "http://", 7) == 0))
+        return error_set(err, EINVAL, "sts_token_url must be an https:// URL (http:// only with oidc_allow_http)");
+    if (set_string(&cfg->cluster_auth_mode, "exchange", 8) < 0)
+        return error_set(err, ENOMEM, "out of memory");
+    return 0;
+}
+
 int config_load(int argc, char **argv, char **envp, kubemcp_config **ret, error_info *err) {
     kubemcp_config *cfg = config_new_defaults();
     if (!cfg)
@@ -1281,6 +1364,8 @@ int config_load(int argc, char **argv, char **envp, kubemcp_config **ret, error_
             goto out;
     }
     if ((r = finish_http_settings(cfg, err)) < 0)
+        goto out;
+    if ((r = finish_token_exchange_settings(cfg, err)) < 0)
         goto out;
     for (size_t i = 0; i < cfg->unknown_toolsets.count; i++)
         if (add_warning(cfg, "toolset \"%.64s\" is not available in kubemcp and is ignored; available: core, config",

@@ -37,7 +37,8 @@ typedef struct kubemcp_config {
     long token_review_negative_ttl_seconds; /* how long a refused token is remembered (default 10) */
     /* Who the cluster sees: NULL/"passthrough" = the caller's bearer (else the server's own
      * credentials), "kubeconfig" = always the server's own, "impersonate" = the server's own plus
-     * Impersonate-User/Group of the validated caller. */
+     * Impersonate-User/Group of the validated caller, "exchange" = a token an STS issued for the
+     * validated caller (RFC 8693; set whenever token_exchange_strategy is). */
     char *cluster_auth_mode;
     string_list allowed_namespaces;      /* non-empty: every tool is confined to these namespaces */
     string_list allowed_api_servers;     /* API server URLs a request may name with kubernetes-server */
@@ -55,6 +56,15 @@ typedef struct kubemcp_config {
     char *oidc_ca_file;
     long oidc_clock_skew_seconds;        /* default 60 */
     char *oidc_username_claim, *oidc_username_prefix, *oidc_groups_claim, *oidc_groups_prefix;
+    /* RFC 8693 token exchange toward the cluster (the Go peer's key names) */
+    char *token_exchange_strategy;       /* NULL = off, "rfc8693" or "keycloak-v1" */
+    char *sts_token_url;                 /* NULL = the issuer's token_endpoint (discovery) */
+    char *sts_client_id;
+    char *sts_client_secret;             /* TOML or environment only (no flag); wiped when freed */
+    char *sts_client_secret_file;        /* preferred: a file holding the secret */
+    char *sts_audience;
+    string_list sts_scopes;
+    char *sts_auth_style;                /* NULL/"params" (form body) or "header" (HTTP Basic) */
     char *base_url;                      /* public URL (also server_url); the resource is BASE/mcp */
     char *audit_log;                     /* NULL = off; "stderr" or a file for one JSON line per decision */
 

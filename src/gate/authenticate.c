@@ -8,8 +8,9 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
+
+#include "core/base64.h"
 
 struct gate {
     gate_options opts;
@@ -23,6 +24,10 @@ int gate_new(const gate_options *opts, gate **ret, error_info *err) {
     if (opts->tokenreview && opts->oidc)
         return error_set(err, EINVAL,
                          "validate_token (TokenReview) and an OpenID issuer both validate the bearer token; choose one");
+    if (opts->cluster_mode == GATE_CLUSTER_EXCHANGE && (!opts->oidc || !opts->exchange))
+        return error_set(err, EINVAL,
+                         "token exchange needs an OpenID issuer (oidc_issuer_url): kubemcp exchanges only tokens it "
+                         "has validated");
     gate *g = calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;
@@ -133,28 +138,23 @@ static int header_cluster(gate *g, const gate_request *req, kube_cluster **ret, 
                                "an operator can allow API servers with allowed_api_servers");
     if (!g->opts.provider)
         return error_set(err, EAGAIN, "Kubernetes access is not available on this server");
-    char *ca = NULL;
-    int ca_len = 0;
+    unsigned char *ca = NULL;
+    size_t ca_len = 0;
     if (req->ca_data_count == 1) {
         size_t in_len = strlen(req->ca_data[0]);
         if (in_len > 64 * 1024)
             return error_set(err, EINVAL, "the kubernetes-certificate-authority-data header is too large");
-        ca = malloc(in_len / 4 * 3 + 4);
-        if (!ca)
+        int r = base64_decode(req->ca_data[0], in_len, &ca, &ca_len);
+        if (r == -ENOMEM)
             return error_set(err, ENOMEM, "out of memory");
-        ca_len = in_len % 4 == 0 ? EVP_DecodeBlock((unsigned char *)ca, (const unsigned char *)req->ca_data[0],
-                                                   (int)in_len)
-                                 : -1;
-        if (ca_len <= 0 || !strstr(ca, "-----BEGIN CERTIFICATE-----")) {
+        /* base64_decode ends the data with a NUL, so strstr stays inside it. */
+        if (r < 0 || ca_len == 0 || !strstr((const char *)ca, "-----BEGIN CERTIFICATE-----")) {
             free(ca);
             return error_set(err, EINVAL, "the kubernetes-certificate-authority-data header must be a base64-encoded "
                                           "PEM certificate, as in a kubeconfig");
         }
-        /* EVP_DecodeBlock counts padding as zero bytes. */
-        while (ca_len > 0 && ca[ca_len - 1] == '\0')
-            ca_len--;
     }
-    int r = kube_provider_cluster_for_server(g->opts.provider, url, ca, (size_t)(ca_len > 0 ? ca_len : 0), ret, err);
+    int r = kube_provider_cluster_for_server(g->opts.provider, url, (const char *)ca, ca_len, ret, err);
     free(ca);
     return r;
 }
@@ -195,8 +195,9 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
     char *token = NULL;
     const char *source_address = req->source_address;
     if (g->opts.cluster_mode != GATE_CLUSTER_KUBECONFIG || g->opts.require_token || g->opts.tokenreview) {
-        if (bearer_from_headers(&req->bearer, &token, &err) < 0) {
-            refuse(d, 401, "invalid_request", err.message);
+        int br = bearer_from_headers(&req->bearer, &token, &err);
+        if (br < 0) {
+            refuse(d, 401, br == -EBADMSG ? "invalid_token" : "invalid_request", err.message);
             goto out;
         }
     }
@@ -222,6 +223,7 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
         goto out;
     }
 
+    long long subject_exp = 0;
     if (g->opts.oidc) {
         jwt_result *jr = NULL;
         int r = oidc_gate_validate(g->opts.oidc, token, &jr, &err);
@@ -243,6 +245,7 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
             }
         }
         d->identity = jwt_result_identity(jr);
+        subject_exp = jr->exp;
         d->scopes = calloc(jr->scope_count + 1, sizeof *d->scopes);
         for (size_t i = 0; d->scopes && i < jr->scope_count; i++)
             d->scopes[i] = strdup(jr->scopes[i]);
@@ -281,12 +284,25 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
         d->credential.impersonate_groups = (const char *const *)d->identity->groups;
         d->credential.impersonate_uid = d->identity->uid;
         break;
+    case GATE_CLUSTER_EXCHANGE: {
+        /* The MCP-audience token never goes to the cluster: the STS's token for the caller does. */
+        int r = token_exchange_get(g->opts.exchange, token, subject_exp, &d->bearer, &err);
+        if (r < 0) {
+            refuse(d, r == -EACCES ? 401 : 503, r == -EACCES ? "invalid_token" : "temporarily_unavailable",
+                   err.message);
+            goto out;
+        }
+        d->has_credential = true;
+        d->credential.bearer_token = d->bearer;
+        break;
+    }
     case GATE_CLUSTER_KUBECONFIG:
         break;
     }
     if (d->identity)
-        snprintf(d->message, sizeof d->message, "authenticated as %s by %s", d->identity->username,
-                 g->opts.oidc ? "the OpenID issuer's token" : "TokenReview");
+        snprintf(d->message, sizeof d->message, "authenticated as %s by %s%s", d->identity->username,
+                 g->opts.oidc ? "the OpenID issuer's token" : "TokenReview",
+                 g->opts.cluster_mode == GATE_CLUSTER_EXCHANGE ? "; the cluster sees the token exchanged for it" : "");
     else
         snprintf(d->message, sizeof d->message, "bearer token passed through unvalidated");
 out:
@@ -309,6 +325,8 @@ bool gate_needs_network(gate *g, const gate_request *req) {
         return false;
     bool network = g->opts.oidc ? oidc_gate_needs_network(g->opts.oidc, token)
                                 : !tokenreview_cached(g->opts.tokenreview, token);
+    if (!network && g->opts.cluster_mode == GATE_CLUSTER_EXCHANGE)
+        network = token_exchange_needs_network(g->opts.exchange, token);
     bearer_free(token);
     return network;
 }

@@ -1,8 +1,9 @@
 /* The gate's decision for one HTTP request: who is calling (bearer from the headers, optionally
  * validated with a TokenReview) and what the cluster will see for the calls the request starts
- * (the caller's bearer, the server's own credentials, or the server's credentials impersonating
- * the validated caller). Transport-independent: the HTTP layer hands in the header values and
- * turns a refusal into 401/503. */
+ * (the caller's bearer, the server's own credentials, the server's credentials impersonating the
+ * validated caller, or a token the STS issued for the caller by RFC 8693 token exchange).
+ * Transport-independent: the HTTP layer hands in the header values and turns a refusal into
+ * 401/503. */
 #ifndef KUBEMCP_GATE_AUTHENTICATE_H
 #define KUBEMCP_GATE_AUTHENTICATE_H
 
@@ -14,6 +15,7 @@
 #include "gate/bearer.h"
 #include "gate/identity.h"
 #include "gate/oidc.h"
+#include "gate/token_exchange.h"
 #include "gate/tokenreview.h"
 #include "kube/kube.h"
 
@@ -21,6 +23,7 @@ typedef enum gate_cluster_mode {
     GATE_CLUSTER_PASSTHROUGH, /* the caller's bearer when present, else the server's credentials */
     GATE_CLUSTER_KUBECONFIG,  /* always the server's credentials; headers are ignored */
     GATE_CLUSTER_IMPERSONATE, /* the server's credentials + Impersonate-User/Group of the validated caller */
+    GATE_CLUSTER_EXCHANGE,    /* the validated caller's token exchanged at an STS (RFC 8693) */
 } gate_cluster_mode;
 
 typedef struct gate_options {
@@ -32,6 +35,7 @@ typedef struct gate_options {
     gate_cluster_mode cluster_mode;
     tokenreview_cache *tokenreview;  /* borrowed; NULL = tokens are not validated */
     oidc_gate *oidc;                 /* borrowed; bearer tokens are JWTs of an external issuer */
+    token_exchange *exchange;        /* borrowed; GATE_CLUSTER_EXCHANGE's STS client */
     const char *const *required_scopes; /* NULL-terminated; a validated JWT must carry all (else 403) */
     const char *resource_metadata_url;  /* for the WWW-Authenticate challenge (RFC 9728); NULL = none */
     /* Per-tool scopes for JWT callers: read-only tools need read_scope, the others write_scope
@@ -44,12 +48,14 @@ typedef struct gate_options {
 
 typedef struct gate gate;
 
-/* Refuses an impossible combination (impersonation without validation) with a message. */
+/* Refuses an impossible combination (impersonation without validation, token exchange without an
+ * OpenID issuer) with a message. */
 int gate_new(const gate_options *opts, gate **ret, error_info *err);
 gate *gate_free(gate *g);
 
 typedef struct gate_decision {
-    int http_status;          /* 0 = allowed; 401 = refused; 503 = could not decide (TokenReview failed) */
+    int http_status;          /* 0 = allowed; 401 = refused; 503 = could not decide (TokenReview or token
+                               * exchange failed) */
     const char *error_code;   /* for WWW-Authenticate: "invalid_request" | "invalid_token" | "insufficient_scope" |
                                * "temporarily_unavailable"; NULL when the request simply had no token */
     char challenge[1024];     /* the WWW-Authenticate value for a 401/403 */
@@ -83,11 +89,12 @@ typedef struct gate_request {
     const char *source_address; /* may be NULL */
 } gate_request;
 
-/* Decides for one request. May block on the network (a TokenReview not in the cache). */
+/* Decides for one request. May block on the network (a TokenReview or token exchange not in the
+ * cache). */
 void gate_authenticate(gate *g, const gate_request *request, gate_decision *ret);
 
-/* Whether gate_authenticate would need the network for this request (a token to review that the
- * cache cannot answer): the transport then runs it off its own threads. */
+/* Whether gate_authenticate would need the network for this request (a token to review or
+ * exchange that the caches cannot answer): the transport then runs it off its own threads. */
 bool gate_needs_network(gate *g, const gate_request *request);
 
 /* "scheme://host[:port]" lower-cased scheme and host, without a trailing "/": how

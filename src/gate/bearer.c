@@ -29,12 +29,14 @@ static int parse_one(const char *header_name, const char *value, char **ret_toke
         len--;
     if (len == 0)
         return error_set(err, EINVAL, "the %s header has an empty bearer token", header_name);
+    /* The header is well formed, but what it carries cannot be a token: a malformed token
+     * (RFC 6750 §3.1 invalid_token), not a malformed request. */
     if (len > BEARER_MAX_TOKEN_BYTES)
-        return error_set(err, EINVAL, "the bearer token in the %s header is longer than %d bytes", header_name,
+        return error_set(err, EBADMSG, "the bearer token in the %s header is longer than %d bytes", header_name,
                          BEARER_MAX_TOKEN_BYTES);
     for (size_t i = 0; i < len; i++)
         if (!token_char((unsigned char)p[i]))
-            return error_set(err, EINVAL, "the bearer token in the %s header contains characters a token cannot have",
+            return error_set(err, EBADMSG, "the bearer token in the %s header contains characters a token cannot have",
                              header_name);
     char *token = strndup(p, len);
     if (!token)

@@ -20,9 +20,10 @@ typedef struct bearer_headers {
 } bearer_headers;
 
 /* 0 and *ret_token (owned, NUL-terminated) when a bearer token is present; 0 and *ret_token = NULL
- * when neither header is present; -EINVAL (the caller answers 401) when a header is present but
- * malformed: another scheme, an empty or oversized token, control characters or spaces inside, or
- * the header sent more than once. The message never contains the token. */
+ * when neither header is present; the caller answers 401 to -EINVAL when a header is present but
+ * malformed (another scheme, an empty token, the header sent more than once: invalid_request) and
+ * to -EBADMSG when the token in it is (oversized, control characters, spaces or commas inside:
+ * invalid_token). The message never contains the token. */
 int bearer_from_headers(const bearer_headers *h, char **ret_token, error_info *err);
 
 /* Overwrites and frees a token; returns NULL. */

@@ -11,6 +11,7 @@
 #include <cjose/cjose.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "core/buf.h"
 
@@ -24,6 +25,7 @@ struct jwks_key {
     char *alg;
     const char *crv; /* static string */
     size_t bits;
+    char *material;  /* the public members as imported (compact JSON): tells keys apart across fetches */
 };
 
 struct jwks_cache {
@@ -46,6 +48,7 @@ struct jwks_cache {
     bool fetching;
     char last_error[512];
     jwks_stats stats;
+    unsigned long long generation; /* counts fetches that removed a key */
 };
 
 static long long real_now(void) {
@@ -115,11 +118,22 @@ static int check_url(const char *url, bool allow_http, const char *what, error_i
     return r;
 }
 
-int jwks_http_get(const char *url, const jwks_http_options *opts, const char *what, char **ret_body,
-                  size_t *ret_len, error_info *err) {
+/* One bounded request to the IdP: a GET, or a POST of a form when form is set. Unless any_status,
+ * an answer other than 200 is an error; otherwise its status is handed back with its body. */
+typedef struct idp_request {
+    const char *url;
+    const char *what;
+    const char *form;          /* NULL = GET */
+    size_t form_len;
+    const char *authorization; /* an Authorization header value; NULL = none */
+    bool any_status;
+} idp_request;
+
+static int idp_fetch(const idp_request *req, const jwks_http_options *opts, long *ret_status, char **ret_body,
+                     size_t *ret_len, error_info *err) {
     jwks_http_options o = opts ? *opts : (jwks_http_options){0};
-    if (!what)
-        what = "document";
+    const char *url = req->url;
+    const char *what = req->what ? req->what : "document";
     int r = check_url(url, o.allow_http, what, err);
     if (r < 0)
         return r;
@@ -138,7 +152,25 @@ int jwks_http_get(const char *url, const jwks_http_options *opts, const char *wh
     buf_init(&f.body, max);
     f.too_big = false;
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    /* The Authorization header, when there is one, heads the list: curl_slist_append returns the
+     * head, and the credential in that node is wiped before the list is freed. */
+    struct curl_slist *auth_header = NULL;
+    if (req->authorization) {
+        buf line;
+        buf_init(&line, 16384);
+        if (buf_printf(&line, "Authorization: %s", req->authorization) == 0)
+            auth_header = curl_slist_append(NULL, line.data);
+        if (line.data)
+            OPENSSL_cleanse(line.data, line.len);
+        buf_free(&line);
+        if (!auth_header) {
+            curl_easy_cleanup(h);
+            return error_set(err, ENOMEM, "out of memory");
+        }
+    }
+    struct curl_slist *headers = curl_slist_append(auth_header, "Accept: application/json");
+    if (!headers)
+        headers = auth_header; /* out of memory: go without Accept, as before */
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, o.allow_http ? "http,https" : "https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -154,6 +186,11 @@ int jwks_http_get(const char *url, const jwks_http_options *opts, const char *wh
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (req->form) {
+        /* Content-Type defaults to application/x-www-form-urlencoded for a POST body. */
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->form);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->form_len);
+    }
     if (o.ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, o.ca_file);
     CURLcode cc = curl_easy_perform(h);
@@ -161,7 +198,7 @@ int jwks_http_get(const char *url, const jwks_http_options *opts, const char *wh
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(cc);
     if (cc == CURLE_OK) {
-        if (status != 200)
+        if (status != 200 && !req->any_status)
             r = error_set(err, EBADMSG, "the %s at %s answered HTTP %ld (expected 200)", what, url, status);
     } else if ((cc == CURLE_WRITE_ERROR && f.too_big) || cc == CURLE_FILESIZE_EXCEEDED) {
         r = error_set(err, EMSGSIZE, "the %s at %s is larger than %zu bytes", what, url, max);
@@ -178,20 +215,52 @@ int jwks_http_get(const char *url, const jwks_http_options *opts, const char *wh
     } else {
         r = error_set(err, EIO, "the IdP at %s is unreachable: %s", origin, detail);
     }
+    if (auth_header)
+        OPENSSL_cleanse(auth_header->data, strlen(auth_header->data));
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
     if (r < 0) {
+        if (f.body.data)
+            OPENSSL_cleanse(f.body.data, f.body.len);
         buf_free(&f.body);
         return r;
     }
     size_t len = f.body.len;
     char *body = buf_steal(&f.body);
-    if (!body)
+    if (!body && !req->any_status)
         return error_set(err, EBADMSG, "the %s at %s is empty", what, url);
+    if (!body && !(body = calloc(1, 1)))
+        return error_set(err, ENOMEM, "out of memory");
+    if (ret_status)
+        *ret_status = status;
     *ret_body = body;
     if (ret_len)
         *ret_len = len;
     return 0;
+}
+
+int jwks_http_get(const char *url, const jwks_http_options *opts, const char *what, char **ret_body,
+                  size_t *ret_len, error_info *err) {
+    idp_request req = {.url = url, .what = what};
+    return idp_fetch(&req, opts, NULL, ret_body, ret_len, err);
+}
+
+int jwks_http_get_status(const char *url, const jwks_http_options *opts, const char *what, long *ret_status,
+                         char **ret_body, size_t *ret_len, error_info *err) {
+    idp_request req = {.url = url, .what = what, .any_status = true};
+    return idp_fetch(&req, opts, ret_status, ret_body, ret_len, err);
+}
+
+int jwks_http_post_form(const char *url, const jwks_http_options *opts, const char *what, const char *form,
+                        size_t form_len, const char *authorization, long *ret_status, char **ret_body,
+                        size_t *ret_len, error_info *err) {
+    if (!form)
+        return error_set(err, EINVAL, "no form to send to the %s", what ? what : "IdP");
+    idp_request req = {
+        .url = url, .what = what, .form = form, .form_len = form_len, .authorization = authorization,
+        .any_status = true,
+    };
+    return idp_fetch(&req, opts, ret_status, ret_body, ret_len, err);
 }
 
 /* ---- keys ---- */
@@ -202,6 +271,7 @@ static jwks_key *key_free(jwks_key *k) {
     cjose_jwk_release(k->jwk);
     free(k->kid);
     free(k->alg);
+    free(k->material);
     free(k);
     return NULL;
 }
@@ -328,15 +398,18 @@ static jwks_key *key_from_json(json_t *jwk) {
         return NULL;
     cjose_err cerr;
     cjose_jwk_t *cj = cjose_jwk_import(text, strlen(text), &cerr);
-    free(text);
-    if (!cj)
+    if (!cj) {
+        free(text);
         return NULL;
+    }
     jwks_key *k = calloc(1, sizeof *k);
     if (!k) {
+        free(text);
         cjose_jwk_release(cj);
         return NULL;
     }
     atomic_init(&k->refs, 1);
+    k->material = text;
     k->jwk = cj;
     k->kty = type;
     k->crv = crv;
@@ -352,6 +425,23 @@ static void keys_free(jwks_key **keys, size_t n) {
     for (size_t i = 0; i < n; i++)
         jwks_key_unref(keys[i]);
     free(keys);
+}
+
+static bool same_text(const char *a, const char *b) {
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether a key of the old set is missing from the new one (same kid, alg and public key). */
+static bool keys_removed(jwks_key *const *old, size_t n_old, jwks_key *const *new_keys, size_t n_new) {
+    for (size_t i = 0; i < n_old; i++) {
+        bool kept = false;
+        for (size_t k = 0; k < n_new && !kept; k++)
+            kept = same_text(old[i]->kid, new_keys[k]->kid) && same_text(old[i]->alg, new_keys[k]->alg) &&
+                   same_text(old[i]->material, new_keys[k]->material);
+        if (!kept)
+            return true;
+    }
+    return false;
 }
 
 /* Parses a JWKS document into its usable keys. where names the source in messages. */
@@ -470,6 +560,13 @@ void jwks_cache_set_clock(jwks_cache *c, long long (*now)(void)) {
     pthread_mutex_unlock(&c->lock);
 }
 
+unsigned long long jwks_cache_generation(jwks_cache *c) {
+    pthread_mutex_lock(&c->lock);
+    unsigned long long g = c->generation;
+    pthread_mutex_unlock(&c->lock);
+    return g;
+}
+
 jwks_stats jwks_cache_stats(jwks_cache *c) {
     pthread_mutex_lock(&c->lock);
     jwks_stats s = c->stats;
@@ -534,6 +631,8 @@ static void fetch_locked(jwks_cache *c, long long now) {
 
     pthread_mutex_lock(&c->lock);
     if (r == 0) {
+        if (keys_removed(c->keys, c->n_keys, keys, n))
+            c->generation++;
         keys_free(c->keys, c->n_keys);
         c->keys = keys;
         c->n_keys = n;

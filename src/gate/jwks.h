@@ -23,7 +23,7 @@
 /* More keys than this in one set is not a real IdP; the rest are ignored. */
 #define JWKS_MAX_KEYS 64
 
-/* How documents are fetched from the IdP (shared with oidc_discovery). */
+/* How documents are fetched from the IdP (shared with oidc_discovery and token_exchange). */
 typedef struct jwks_http_options {
     const char *ca_file;    /* PEM bundle to trust; NULL = the system store */
     bool allow_http;        /* plain http:// (tests, loopback development only) */
@@ -37,6 +37,20 @@ typedef struct jwks_http_options {
  * unreachable: …"; -EMSGSIZE: too large; -EBADMSG: a non-200 answer; -EINVAL: a bad URL. */
 int jwks_http_get(const char *url, const jwks_http_options *opts, const char *what, char **ret_body,
                   size_t *ret_len, error_info *err);
+
+/* The same GET, except that any HTTP status is an answer: 0 with *ret_status and the body (possibly
+ * empty), for documents whose absence (404) is meaningful. */
+int jwks_http_get_status(const char *url, const jwks_http_options *opts, const char *what, long *ret_status,
+                         char **ret_body, size_t *ret_len, error_info *err);
+
+/* A bounded POST of an application/x-www-form-urlencoded body (a token endpoint), with the same
+ * transport rules and errors as jwks_http_get, except that any HTTP status is an answer: 0 with
+ * *ret_status and the body (possibly empty, an OAuth error document for a 400). authorization, when
+ * not NULL, is sent as the Authorization header value ("Basic …"). The form and that header carry
+ * credentials: they are never put in a message, and the header copy made here is wiped. */
+int jwks_http_post_form(const char *url, const jwks_http_options *opts, const char *what, const char *form,
+                        size_t form_len, const char *authorization, long *ret_status, char **ret_body,
+                        size_t *ret_len, error_info *err);
 
 typedef struct jwks_options {
     const char *jwks_uri;                /* https:// (http:// only with http.allow_http) */
@@ -85,6 +99,10 @@ int jwks_cache_refresh(jwks_cache *c, error_info *err);
 bool jwks_cache_needs_fetch(jwks_cache *c, const char *kid);
 
 jwks_stats jwks_cache_stats(jwks_cache *c);
+
+/* Changes whenever a fetch removed a key (the IdP rotated it out): results verified with the old set
+ * must be verified again, since their key may be the one gone. Adding keys does not change it. */
+unsigned long long jwks_cache_generation(jwks_cache *c);
 
 /* For tests: the clock (seconds) the cache uses; NULL restores the real one. */
 void jwks_cache_set_clock(jwks_cache *c, long long (*now)(void));

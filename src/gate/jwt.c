@@ -16,6 +16,8 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "core/base64.h"
+
 /* Algorithms this module can verify, with the static names results point at. */
 static const char *const supported_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
                                              "PS512", "ES256", "ES384", "ES512", "HS256"};
@@ -33,6 +35,7 @@ typedef struct cache_entry {
     unsigned char key[SHA256_DIGEST_LENGTH];
     jwt_result *result;
     long long expires;
+    unsigned long long generation; /* of the key set the token was verified against */
 } cache_entry;
 
 struct jwt_validator {
@@ -68,61 +71,12 @@ static const char *supported_name(const char *alg) {
     return NULL;
 }
 
-/* ---- strict base64url (RFC 7515 §2: no padding, no whitespace, canonical) ---- */
-
-static int b64url_value(unsigned char ch) {
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '-')
-        return 62;
-    if (ch == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes into a new NUL-terminated buffer. -EINVAL on any character outside the alphabet, a
- * length no encoding produces, or non-zero unused bits (a second spelling of the same bytes). */
-static int b64url_decode(const char *in, size_t len, unsigned char **ret, size_t *ret_len) {
-    if (len % 4 == 1)
-        return -EINVAL;
-    unsigned char *out = malloc(len / 4 * 3 + 3);
-    if (!out)
-        return -ENOMEM;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0) {
-            free(out);
-            return -EINVAL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) {
-        free(out);
-        return -EINVAL;
-    }
-    out[o] = '\0';
-    *ret = out;
-    *ret_len = o;
-    return 0;
-}
+/* ---- strict base64url (RFC 7515 §2), core/base64.h ---- */
 
 static int b64url_check(const char *in, size_t len) {
     unsigned char *tmp = NULL;
     size_t n;
-    int r = b64url_decode(in, len, &tmp, &n);
+    int r = base64url_decode_strict(in, len, &tmp, &n);
     free(tmp);
     return r;
 }
@@ -132,7 +86,7 @@ static int b64url_check(const char *in, size_t len) {
 static json_t *segment_json(const char *seg, size_t len, int *ret_r) {
     unsigned char *raw = NULL;
     size_t n = 0;
-    *ret_r = b64url_decode(seg, len, &raw, &n);
+    *ret_r = base64url_decode_strict(seg, len, &raw, &n);
     if (*ret_r < 0)
         return NULL;
     json_t *j = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
@@ -161,7 +115,10 @@ static int numeric_date(json_t *v, long long *ret) {
             d = 9e18;
         if (d < -9e18)
             d = -9e18;
-        *ret = (long long)floor(d);
+        /* floor without libm (the one function kubemcp used from it): truncate, then step down
+         * for negative fractions. d is within long long range here. */
+        long long t = (long long)d;
+        *ret = (double)t > d ? t - 1 : t;
         return 0;
     }
     return -EINVAL;
@@ -428,18 +385,18 @@ static int validate(const char *token, const jwt_policy *p, const char *const *a
     if (ndots != 2)
         return refuse(err, "malformed token");
     if (memchr(token, '=', len))
-        return refuse(err, "malformed token: base64url padding");
+        return refuse(err, "malformed token (base64url padding)");
     const char *h = token, *pl = dots[0] + 1, *sig = dots[1] + 1;
     size_t hl = (size_t)(dots[0] - h), pll = (size_t)(dots[1] - pl), sl = (size_t)(token + len - sig);
     if (hl == 0 || pll == 0)
-        return refuse(err, "malformed token: empty segment");
+        return refuse(err, "malformed token (empty segment)");
 
     int r;
     json_t *header = segment_json(h, hl, &r);
     if (!header)
         return r == -ENOMEM ? error_set(err, ENOMEM, "out of memory")
-                            : refuse(err, r == -EINVAL ? "malformed token: bad base64url"
-                                                       : "malformed token: header is not a JSON object");
+                            : refuse(err, r == -EINVAL ? "malformed token (bad base64url)"
+                                                       : "malformed token (header is not a JSON object)");
     json_t *payload = NULL;
     jwks_key *key = NULL;
     cjose_jws_t *jws = NULL;
@@ -474,18 +431,18 @@ static int validate(const char *token, const jwt_policy *p, const char *const *a
         goto out;
     }
     if (sl == 0) {
-        r = refuse(err, "malformed token: empty segment");
+        r = refuse(err, "malformed token (empty segment)");
         goto out;
     }
     if (b64url_check(sig, sl) < 0) {
-        r = refuse(err, "malformed token: bad base64url");
+        r = refuse(err, "malformed token (bad base64url)");
         goto out;
     }
     payload = segment_json(pl, pll, &r);
     if (!payload) {
         r = r == -ENOMEM ? error_set(err, ENOMEM, "out of memory")
-                         : refuse(err, r == -EINVAL ? "malformed token: bad base64url"
-                                                    : "malformed token: payload is not a JSON object");
+                         : refuse(err, r == -EINVAL ? "malformed token (bad base64url)"
+                                                    : "malformed token (payload is not a JSON object)");
         goto out;
     }
 
@@ -765,13 +722,21 @@ static size_t bucket_of(const jwt_validator *v, const unsigned char *key) {
     return h & (v->bucket_count - 1);
 }
 
-/* Lock held: a new reference to the live entry for key, or NULL (an expired one is dropped). */
-static jwt_result *cache_lookup(jwt_validator *v, const unsigned char *key, long long now) {
+/* The key set's generation: a verified token is trusted from the cache only while no key has been
+ * removed since, so a token whose key the IdP rotated out is checked (and refused) again. */
+static unsigned long long keys_generation(const jwt_validator *v) {
+    return v->keys ? jwks_cache_generation(v->keys) : 0;
+}
+
+/* Lock held: a new reference to the live entry for key, or NULL (an expired entry, or one verified
+ * before a key was removed, is dropped). */
+static jwt_result *cache_lookup(jwt_validator *v, const unsigned char *key, long long now,
+                                unsigned long long generation) {
     cache_entry **pp = &v->buckets[bucket_of(v, key)];
     while (*pp) {
         cache_entry *e = *pp;
         if (CRYPTO_memcmp(e->key, key, sizeof e->key) == 0) {
-            if (e->expires <= now) {
+            if (e->expires <= now || e->generation != generation) {
                 *pp = e->next;
                 entry_free(e);
                 v->count--;
@@ -823,8 +788,10 @@ int jwt_validate(jwt_validator *v, const char *token, jwt_result **ret, error_in
     token_hash(token, len, key);
     long long now = v->now();
 
+    unsigned long long generation = keys_generation(v); /* read before verifying: a removal meanwhile
+                                                          * leaves the new entry stale */
     pthread_mutex_lock(&v->lock);
-    jwt_result *hit = cache_lookup(v, key, now);
+    jwt_result *hit = cache_lookup(v, key, now, generation);
     if (hit)
         v->stats.hits++;
     else
@@ -848,6 +815,7 @@ int jwt_validate(jwt_validator *v, const char *token, jwt_result **ret, error_in
             memcpy(e->key, key, sizeof key);
             e->result = jwt_result_ref(res);
             e->expires = expires;
+            e->generation = generation;
             pthread_mutex_lock(&v->lock);
             size_t b = bucket_of(v, key);
             /* A concurrent miss for the same token may have inserted it already. */
@@ -878,10 +846,11 @@ bool jwt_validator_cached(jwt_validator *v, const char *token) {
     unsigned char key[SHA256_DIGEST_LENGTH];
     token_hash(token, len, key);
     long long now = v->now();
+    unsigned long long generation = keys_generation(v);
     bool found = false;
     pthread_mutex_lock(&v->lock);
     for (const cache_entry *e = v->buckets[bucket_of(v, key)]; e && !found; e = e->next)
-        found = CRYPTO_memcmp(e->key, key, sizeof e->key) == 0 && e->expires > now;
+        found = CRYPTO_memcmp(e->key, key, sizeof e->key) == 0 && e->expires > now && e->generation == generation;
     pthread_mutex_unlock(&v->lock);
     return found;
 }

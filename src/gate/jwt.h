@@ -6,7 +6,8 @@
  * Every refusal leaves a short reason in err ("token expired", "audience mismatch", …) that is safe
  * to log and to put in a WWW-Authenticate error_description: it never contains the token or any
  * claim value. A validator keeps verified tokens in a cache keyed by the SHA-256 of the token, so a
- * token seen before costs a hash and a lookup. */
+ * token seen before costs a hash and a lookup; a JWKS refetch that removes a key empties it in
+ * effect (jwks_cache_generation), so no token outlives its key there. */
 #ifndef KUBEMCP_GATE_JWT_H
 #define KUBEMCP_GATE_JWT_H
 

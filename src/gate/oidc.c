@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,10 @@ struct oidc_gate {
     unsigned char *secret;
     char *username_claim, *username_prefix, *groups_claim, *groups_prefix, *ca_file;
     jwks_cache *keys;
-    jwt_validator *validator; /* NULL until discovery succeeded */
+    /* NULL until discovery succeeded, then never replaced: published with a release store, so
+     * oidc_gate_needs_network reads it without the lock, which a first discovery may hold for seconds. */
+    _Atomic(jwt_validator *) validator;
+    char *token_endpoint;     /* from discovery; NULL when the issuer names none */
     long long retry_after;
     char last_error[ERROR_INFO_MESSAGE_MAX];
 };
@@ -110,8 +114,9 @@ int oidc_gate_new(const oidc_options *opts, oidc_gate **ret, error_info *err) {
 oidc_gate *oidc_gate_free(oidc_gate *g) {
     if (!g)
         return NULL;
-    jwt_validator_free(g->validator);
+    jwt_validator_free(atomic_load(&g->validator));
     jwks_cache_free(g->keys);
+    free(g->token_endpoint);
     free(g->issuer);
     free_list(g->audiences);
     free_list(g->algorithms);
@@ -131,12 +136,13 @@ oidc_gate *oidc_gate_free(oidc_gate *g) {
 
 /* Discovery, keys and the validator, once. Called with the lock held. */
 static int ensure_validator(oidc_gate *g, error_info *err) {
-    if (g->validator)
+    if (atomic_load_explicit(&g->validator, memory_order_relaxed))
         return 0;
     if (g->retry_after && now_seconds() < g->retry_after)
         return error_set(err, EAGAIN, "%s", g->last_error);
     jwks_http_options http = {.ca_file = g->opts.ca_file, .allow_http = g->opts.allow_http};
     oidc_provider_metadata *meta = NULL;
+    jwt_validator *validator = NULL;
     int r = oidc_discover(g->issuer, &http, &meta, err);
     if (r == 0) {
         jwks_options jo = {.jwks_uri = meta->jwks_uri, .http = http};
@@ -156,9 +162,15 @@ static int ensure_validator(oidc_gate *g, error_info *err) {
             .groups_claim = g->opts.groups_claim,
             .groups_prefix = g->opts.groups_prefix,
         };
-        r = jwt_validator_new(&policy, g->keys, &g->validator, err);
+        r = jwt_validator_new(&policy, g->keys, &validator, err);
         if (r < 0)
             g->keys = jwks_cache_free(g->keys);
+    }
+    const char *token_endpoint = r == 0 ? json_string_value(json_object_get(meta->document, "token_endpoint")) : NULL;
+    if (token_endpoint && *token_endpoint && !(g->token_endpoint = strdup(token_endpoint))) {
+        validator = jwt_validator_free(validator);
+        g->keys = jwks_cache_free(g->keys);
+        r = error_set(err, ENOMEM, "out of memory");
     }
     oidc_provider_metadata_free(meta);
     if (r < 0) {
@@ -166,13 +178,14 @@ static int ensure_validator(oidc_gate *g, error_info *err) {
         g->retry_after = now_seconds() + OIDC_RETRY_SECONDS;
         return -EAGAIN;
     }
+    atomic_store_explicit(&g->validator, validator, memory_order_release);
     return 0;
 }
 
 int oidc_gate_validate(oidc_gate *g, const char *token, jwt_result **ret, error_info *err) {
     pthread_mutex_lock(&g->lock);
     int r = ensure_validator(g, err);
-    jwt_validator *v = g->validator;
+    jwt_validator *v = atomic_load_explicit(&g->validator, memory_order_relaxed);
     pthread_mutex_unlock(&g->lock);
     if (r < 0)
         return r;
@@ -181,8 +194,20 @@ int oidc_gate_validate(oidc_gate *g, const char *token, jwt_result **ret, error_
 }
 
 bool oidc_gate_needs_network(oidc_gate *g, const char *token) {
-    pthread_mutex_lock(&g->lock);
-    jwt_validator *v = g->validator;
-    pthread_mutex_unlock(&g->lock);
+    jwt_validator *v = atomic_load_explicit(&g->validator, memory_order_acquire);
     return !v || jwt_validator_needs_network(v, token);
+}
+
+int oidc_gate_token_endpoint(oidc_gate *g, char **ret, error_info *err) {
+    pthread_mutex_lock(&g->lock);
+    int r = ensure_validator(g, err);
+    char *url = NULL;
+    if (r == 0 && !g->token_endpoint)
+        r = error_set(err, ENOENT, "the OpenID configuration of %s names no token_endpoint", g->issuer);
+    else if (r == 0 && !(url = strdup(g->token_endpoint)))
+        r = error_set(err, ENOMEM, "out of memory");
+    pthread_mutex_unlock(&g->lock);
+    if (r == 0)
+        *ret = url;
+    return r;
 }

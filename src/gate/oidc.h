@@ -34,4 +34,8 @@ int oidc_gate_validate(oidc_gate *g, const char *token, jwt_result **ret, error_
 /* Whether oidc_gate_validate would go to the network for this token. */
 bool oidc_gate_needs_network(oidc_gate *g, const char *token);
 
+/* The issuer's token_endpoint from its discovery document (fetched first if need be), as a new
+ * string. -ENOENT when the document names none; -EAGAIN when discovery fails (err says why). */
+int oidc_gate_token_endpoint(oidc_gate *g, char **ret, error_info *err);
+
 #endif

@@ -143,6 +143,8 @@ typedef enum http_route {
     ROUTE_READY,
     ROUTE_METRICS,
     ROUTE_PROTECTED_RESOURCE, /* /.well-known/oauth-protected-resource[/mcp] (RFC 9728), never authenticated */
+    ROUTE_AUTHORIZATION_SERVER,  /* /.well-known/oauth-authorization-server[/…] (RFC 8414), never authenticated */
+    ROUTE_OPENID_CONFIGURATION,  /* /.well-known/openid-configuration[/…], never authenticated */
     ROUTE_OTHER,
 } http_route;
 
@@ -170,6 +172,9 @@ typedef struct http_request {
     char rest_tool[160];
     bool authenticated;    /* auth holds the gate's decision for this request */
     bool auth_pending;     /* suspended while a worker asks the gate (TokenReview) */
+    bool metadata_pending; /* suspended while a worker fetches the issuer's metadata */
+    unsigned metadata_status; /* its answer, once metadata_body is set */
+    char *metadata_body;   /* owned */
     char peer[64];         /* the client's address, for the audit log */
     gate_decision auth;    /* who is calling, and the credential their tool calls use */
 } http_request;

@@ -30,7 +30,9 @@ struct ready_waiter {
 };
 
 static const char *const route_names[] = {"/mcp", "/sse", "/message", "/api/mcp/tools", "/health",
-                                          "/readyz", "/metrics", "/.well-known/oauth-protected-resource", "other"};
+                                          "/readyz", "/metrics", "/.well-known/oauth-protected-resource",
+                                          "/.well-known/oauth-authorization-server",
+                                          "/.well-known/openid-configuration", "other"};
 
 /* ---- common response plumbing ----------------------------------------------------------- */
 
@@ -102,11 +104,22 @@ enum MHD_Result http_respond_jsonrpc_error(http_request *req, unsigned status, i
     return http_respond(req, status, "application/json", text, strlen(text), NULL);
 }
 
+/* Each open connection keeps a pool of this size for its whole life, and libmicrohttpd fills it
+ * (request headers, then the buffer each chunk of a response is written into), so it is most of
+ * what an idle SSE stream costs: 32 KiB instead of 64, with the smaller block below, took an open
+ * session + stream from about 78 to 42 KiB of RSS. It still holds one request header of up to
+ * ~30 KiB (a large OpenID token) or ~16 KiB of headers in all; bigger ones get 431 Request Header
+ * Fields Too Large. */
+#define HTTP_CONNECTION_MEMORY ((size_t)32 * 1024)
+/* libmicrohttpd allocates and zeroes this per SSE response, but fills it only for HTTP/1.0
+ * clients: HTTP/1.1 chunks are written into the connection's pool. */
+#define HTTP_SSE_BLOCK ((size_t)4 * 1024)
+
 enum MHD_Result http_respond_sse(http_request *req, http_stream *st, const char *session_id) {
     http_server *s = req->server;
     http_stream_ref(st); /* the response's */
     struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, http_stream_read, st, http_stream_response_free);
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_SSE_BLOCK, http_stream_read, st, http_stream_response_free);
     if (!resp) {
         http_stream_unref(st);
         return MHD_NO;
@@ -300,9 +313,20 @@ static void *housekeeper_main(void *arg) {
 
 /* ---- dispatch --------------------------------------------------------------------------- */
 
+/* url is name, or name and a sub-path without ".." (".../oauth-authorization-server/mcp": clients
+ * insert the well-known segment before the path of the URL they start from). */
+static bool well_known_is(const char *url, const char *name) {
+    size_t n = strlen(name);
+    return strncmp(url, name, n) == 0 && (url[n] == '\0' || (url[n] == '/' && !strstr(url + n, "..")));
+}
+
 static http_route route_of(const char *url) {
     if (strcmp(url, "/mcp") == 0 || strcmp(url, "/mcp/") == 0)
         return ROUTE_MCP;
+    if (well_known_is(url, "/.well-known/oauth-authorization-server"))
+        return ROUTE_AUTHORIZATION_SERVER;
+    if (well_known_is(url, "/.well-known/openid-configuration"))
+        return ROUTE_OPENID_CONFIGURATION;
     if (strcmp(url, "/.well-known/oauth-protected-resource") == 0 ||
         strcmp(url, "/.well-known/oauth-protected-resource/mcp") == 0)
         return ROUTE_PROTECTED_RESOURCE;
@@ -390,6 +414,13 @@ static void read_gate_headers(http_request *req, gate_headers *h) {
 
 static void record_auth_outcome(http_request *req) {
     http_server *s = req->server;
+    /* The gate's reasons are fixed phrases ("signature invalid", "token expired", …) that never
+     * quote the token; the logger masks anything token-shaped besides. (No "name: value" shape
+     * before the reason: the logger would take "invalid_token: …" for a secret field.) */
+    if (req->auth.http_status)
+        log_info("refused %s %s from %s with HTTP %d (%s): %s", req->method, route_names[req->route],
+                 req->peer[0] ? req->peer : "?", req->auth.http_status,
+                 req->auth.error_code ? req->auth.error_code : "no token", req->auth.message);
     if (s->opts.metrics)
         metrics_counter_add(s->opts.metrics, "kubemcp_auth_decisions_total", "outcome",
                             req->auth.http_status == 0 ? "allowed"
@@ -510,6 +541,64 @@ enum MHD_Result http_respond_unauthorized(http_request *req) {
     return queue(req, (unsigned)d->http_status, resp);
 }
 
+/* ---- the issuer's authorization server metadata (never authenticated) ---------------------- */
+
+static as_metadata_kind metadata_kind(const http_request *req) {
+    return req->route == ROUTE_OPENID_CONFIGURATION ? AS_METADATA_OPENID : AS_METADATA_OAUTH;
+}
+
+/* The answer for a metadata request: the document (json, taken), or a JSON error saying why not. */
+static void metadata_answer(http_request *req, int r, char *json, const error_info *err) {
+    if (r == 0) {
+        req->metadata_status = MHD_HTTP_OK;
+        req->metadata_body = json;
+        return;
+    }
+    req->metadata_status = as_metadata_error_status(r);
+    json_t *j = json_pack("{s:s, s:s}", "error", req->metadata_status == 503 ? "temporarily_unavailable" : "server_error",
+                          "error_description", err->message);
+    req->metadata_body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+}
+
+/* On the auth pool: the fetch (or the wait for another request's fetch). */
+static void metadata_job(void *arg) {
+    http_request *req = arg;
+    char *json = NULL;
+    error_info err = {0};
+    int r = as_metadata_get(req->server->opts.as_metadata, metadata_kind(req), &json, &err);
+    if (r < 0)
+        log_warn("%s answered %u (%s)", route_names[req->route], as_metadata_error_status(r), err.message);
+    metadata_answer(req, r, json, &err);
+    req->metadata_pending = false;
+    MHD_resume_connection(req->conn);
+}
+
+static enum MHD_Result handle_metadata(http_request *req) {
+    http_server *s = req->server;
+    if (!req->metadata_body) {
+        char *json = NULL;
+        error_info err = {0};
+        int r = as_metadata_peek(s->opts.as_metadata, metadata_kind(req), &json, &err);
+        if (r == -EWOULDBLOCK) {
+            /* Only a fetch can answer: it runs on the auth pool, so no HTTP thread waits on the IdP. */
+            req->metadata_pending = true;
+            MHD_suspend_connection(req->conn);
+            if (s->auth_pool && worker_pool_submit(s->auth_pool, metadata_job, req) == 0)
+                return MHD_YES;
+            MHD_resume_connection(req->conn);
+            req->metadata_pending = false;
+            r = error_set(&err, EAGAIN, "too many requests wait for the OpenID issuer; try again in a moment");
+        }
+        metadata_answer(req, r, json, &err);
+        if (!req->metadata_body)
+            return MHD_NO;
+    }
+    char *body = req->metadata_body;
+    req->metadata_body = NULL;
+    return http_respond(req, req->metadata_status, "application/json", body, strlen(body), NULL);
+}
+
 static enum MHD_Result dispatch(http_request *req) {
     if (req->preflight) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
@@ -554,6 +643,13 @@ static enum MHD_Result dispatch(http_request *req) {
         if (!req->server->protected_resource_metadata)
             break;
         return http_respond_text(req, MHD_HTTP_OK, "application/json", req->server->protected_resource_metadata);
+    case ROUTE_AUTHORIZATION_SERVER:
+    case ROUTE_OPENID_CONFIGURATION:
+        if (!method_is(req, "GET") && !method_is(req, "HEAD"))
+            return http_method_not_allowed(req, "GET, HEAD, OPTIONS");
+        if (!req->server->opts.as_metadata)
+            break;
+        return handle_metadata(req);
     case ROUTE_OTHER:
         break;
     }
@@ -604,7 +700,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         }
         return MHD_YES;
     }
-    if (req->done || req->auth_pending)
+    if (req->done || req->auth_pending || req->metadata_pending)
         return MHD_YES; /* answered early (403/413; the rest of the body is discarded), or suspended */
     if (*upload_data_size > 0) {
         if (!req->body_too_large && buf_append(&req->body, upload_data, *upload_data_size) < 0)
@@ -672,12 +768,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
                              http_now() - req->start);
     if (req->authenticated)
         gate_decision_clear(&req->auth);
+    free(req->metadata_body);
     buf_free(&req->body);
     free(req);
     atomic_fetch_sub(&s->active_requests, 1);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
+/* The format comes from libmicrohttpd itself; the attribute lets clang check the call below. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
@@ -810,9 +908,10 @@ int http_server_start(const http_server_options *opts, http_server **ret, error_
         error_prefix(err, "allowed_origins");
         goto fail;
     }
-    /* Two threads for TokenReviews of tokens the cache has not seen; a burst beyond the queue is
-     * decided on the HTTP thread rather than refused. */
-    if ((opts->gate || opts->on_bound) && (r = worker_pool_new(2, 256, &s->auth_pool)) < 0) {
+    /* Two threads for TokenReviews of tokens the cache has not seen (and the issuer's discovery,
+     * keys and metadata); a burst of gate decisions beyond the queue is decided on the HTTP thread
+     * rather than refused. */
+    if ((opts->gate || opts->on_bound || opts->as_metadata) && (r = worker_pool_new(2, 256, &s->auth_pool)) < 0) {
         r = error_set(err, -r, "cannot start the authentication workers");
         goto fail;
     }
@@ -852,7 +951,7 @@ int http_server_start(const http_server_options *opts, http_server **ret, error_
         (unsigned)(cfg->http_threads > 0 ? cfg->http_threads : 4), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        HTTP_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
         MHD_OPTION_ARRAY, s->tls ? tls_opts : &tls_opts[2], MHD_OPTION_END);
     if (!s->daemon) {
         r = error_set(err, EIO, "cannot start the HTTP server on %s%s", s->url,

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/error_info.h"
 #include "core/metrics.h"
+#include "gate/as_metadata.h"
 #include "gate/authenticate.h"
 #include "kube/kube.h"
 #include "mcp/server.h"
@@ -36,6 +37,10 @@ typedef struct http_server_options {
     int (*on_bound)(void *opaque, const char *url, gate **ret_gate, char **ret_protected_resource_metadata,
                     error_info *err);
     void *on_bound_opaque;
+    /* Borrowed, may be NULL: the OpenID issuer's authorization server metadata, served without a
+     * token at /.well-known/oauth-authorization-server[/…] and /.well-known/openid-configuration[/…]
+     * (404 when NULL). */
+    as_metadata *as_metadata;
 } http_server_options;
 
 /* Binds (port 0 = any free port) and starts serving. On failure the message says what to fix. */

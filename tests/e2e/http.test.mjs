@@ -176,6 +176,15 @@ test('raw HTTP probes: Origin, versions, sessions, limits, batches', async (t) =
     assert.match(JSON.parse(r.body).error.message, /max_body_bytes/);
   });
 
+  await t.test('a 20 KiB request header is served; a 40 KiB one gets 431', async () => {
+    // Each connection's header space is bounded (HTTP_CONNECTION_MEMORY): room for a large OpenID
+    // token, not for unbounded headers.
+    const ok = await request(mcp, { method: 'POST', headers: { ...json, 'X-Padding': 'a'.repeat(20 * 1024) }, body: init() });
+    assert.equal(ok.status, 200);
+    const big = await request(mcp, { method: 'POST', headers: { ...json, 'X-Padding': 'a'.repeat(40 * 1024) }, body: init() });
+    assert.equal(big.status, 431);
+  });
+
   await t.test('a batch is refused with 400 in 2025-06-18', async () => {
     const batch = JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'ping' }, { jsonrpc: '2.0', id: 2, method: 'ping' }]);
     const r = await request(mcp, { method: 'POST', headers: { ...json, 'MCP-Protocol-Version': '2025-06-18' }, body: batch });

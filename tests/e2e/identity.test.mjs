@@ -4,12 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { startDouble, connectClient, scratchDir, writeFile, text } from './lib/harness.mjs';
+import { doubleRequests, startDouble, connectClient, scratchDir, writeFile, text } from './lib/harness.mjs';
 import { startHttpServer, request } from './lib/http.mjs';
 
 function tokensOf(cluster) {
@@ -37,17 +36,6 @@ async function sdkClient(t, transport) {
 
 function streamable(srv, headers) {
   return new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`), { requestInit: { headers } });
-}
-
-function doubleRequests(cluster) {
-  const ca = readFileSync(path.join(cluster.dir, 'ca.crt'));
-  return new Promise((resolve, reject) => {
-    https.get(`${cluster.url}/__double/requests?limit=2000`, { ca }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve(JSON.parse(body).items));
-    }).on('error', reject);
-  });
 }
 
 const callBody = (id, name, args) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });

@@ -6,49 +6,18 @@
 // token in kubemcp's log at the highest verbosity.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import net from 'node:net';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { keepLog, repoRoot, startDouble, stopProcess, text } from './lib/harness.mjs';
+import { doubleRequests, startDouble, text } from './lib/harness.mjs';
 import { startHttpServer, request } from './lib/http.mjs';
+import { OIDC_FLAGS, challenge, freePort, initializeBody, mcpHeaders, mintedToken, startIdp } from './lib/idp.mjs';
 
-const idpScript = path.join(repoRoot, 'tests/fixtures/oidc-provider/idp.mjs');
 const PUBLIC_CLIENT = 'kubemcp-e2e-public';
 const PUBLIC_REDIRECT = 'http://127.0.0.1:5555/callback';   // nobody listens: the headless agent stops there
 const SERVICE_CLIENT = ['kubemcp-e2e-service', 'kubemcp-e2e-service-secret'];
 const SDK_REDIRECT = 'http://127.0.0.1:5556/callback';
-
-/** A loopback port that was free a moment ago (the IdP's, which kubemcp must know before the IdP runs). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-/** Starts the IdP fixture; resolves with its ready line {issuer, port, pid, resources}; stopped by PID. */
-async function startIdp(t, { port = 0, resources }) {
-  const child = spawn(process.execPath, [idpScript, '--port', String(port), '--resource', resources.join(',')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; keepLog('idp', child.pid, d); });
-  const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`IdP did not start in 30 s: ${stderr}`)), 30000);
-    createInterface({ input: child.stdout }).once('line', (line) => { clearTimeout(timer); resolve(JSON.parse(line)); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`IdP exited (${code}): ${stderr}`)); });
-  });
-  t.after(() => stopProcess(child));
-  return { ...ready, child, stderr: () => stderr };
-}
 
 /** The claims of a JWT, unverified (to check what the IdP issued). */
 function jwtParts(token) {
@@ -137,37 +106,6 @@ async function serviceToken(idp, { resource, scope }) {
   return body.access_token;
 }
 
-/** A token signed by the IdP's own key with whatever claims the test asks for (the IdP's test hook). */
-async function mintedToken(idp, body) {
-  const res = await fetch(new URL('/__test/mint', idp.issuer), { method: 'POST', body: JSON.stringify(body) });
-  assert.equal(res.status, 200);
-  return (await res.json()).access_token;
-}
-
-function doubleRequests(cluster) {
-  const ca = readFileSync(path.join(cluster.dir, 'ca.crt'));
-  return new Promise((resolve, reject) => {
-    https.get(`${cluster.url}/__double/requests?limit=2000`, { ca }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve(JSON.parse(body).items));
-    }).on('error', reject);
-  });
-}
-
-const initializeBody = JSON.stringify({
-  jsonrpc: '2.0', id: 1, method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'oidc-e2e', version: '0' } },
-});
-const mcpHeaders = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
-
-/** RFC 6750 challenge parameters: Bearer k="v", k="v" → {k: v}. */
-function challenge(header) {
-  assert.ok(header, 'a WWW-Authenticate header');
-  assert.match(header, /^Bearer [a-z_]+="/);
-  return Object.fromEntries([...header.matchAll(/([a-z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-}
-
 /** OAuthClientProvider kept in memory; records what the SDK did. */
 class MemoryOAuthProvider {
   constructor() { this.store = {}; this.events = []; }
@@ -192,15 +130,6 @@ class MemoryOAuthProvider {
     if (scope === 'all' || scope === 'client') delete this.store.client;
   }
 }
-
-const OIDC_FLAGS = (issuer) => [
-  '--require-oauth', '--oidc-issuer-url', issuer, '--oidc-allow-http', '--oidc-scopes', 'mcp:read',
-  '--oidc-require-at-jwt',
-  '--cluster-auth-mode', 'impersonate',
-  '--oidc-username-claim', 'sub', '--oidc-username-prefix', 'oidc:',
-  '--oidc-groups-claim', 'groups', '--oidc-groups-prefix', 'oidc:',
-  '--log-level', '9',
-];
 
 test('OIDC resource server against a real OpenID provider', async (t) => {
   const cluster = await startDouble(t);

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/base64.h"
 #include "gate/jwks.h"
 #include "gate/jwt.h"
 
@@ -83,27 +84,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-static char *b64url(const void *data, size_t len) {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const unsigned char *in = data;
-    char *out = malloc(len * 4 / 3 + 4);
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        acc = (acc << 8) | in[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = alphabet[(acc >> bits) & 63];
-        }
-    }
-    if (bits > 0)
-        out[o++] = alphabet[(acc << (6 - bits)) & 63];
-    out[o] = '\0';
-    return out;
-}
-
 static void check_result(int r, jwt_result *res, const error_info *err, const char *token) {
     if (r == 0) {
         if (!res || !res->subject || !*res->subject || !res->username || !*res->username || !res->groups ||
@@ -125,8 +105,8 @@ static void check_result(int r, jwt_result *res, const error_info *err, const ch
         "algorithm missing", "algorithm not allowed", "audience mismatch", "email not verified",
         "encrypted tokens (JWE) are not accepted", "expiry (exp) missing", "invalid exp claim",
         "invalid groups claim", "invalid iat claim", "invalid nbf claim", "issuer mismatch", "malformed token",
-        "malformed token: bad base64url", "malformed token: base64url padding", "malformed token: empty segment",
-        "malformed token: header is not a JSON object", "malformed token: payload is not a JSON object", "no token",
+        "malformed token (bad base64url)", "malformed token (base64url padding)", "malformed token (empty segment)",
+        "malformed token (header is not a JSON object)", "malformed token (payload is not a JSON object)", "no token",
         "signature invalid", "signing key does not fit the algorithm", "subject (sub) missing", "token expired",
         "token issued in the future", "token not yet valid", "token too large", "token type not accepted",
         "token type not at+jwt", "token type (typ) missing", "unknown signing key", "unsupported critical header",
@@ -170,8 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (mode == 1) {
         const uint8_t *nl = memchr(data, '\n', size);
         size_t hl = nl ? (size_t)(nl - data) : size;
-        char *h = b64url(data, hl);
-        char *p = b64url(nl ? nl + 1 : data + size, nl ? size - hl - 1 : 0);
+        char *h = base64url_encode(data, hl);
+        char *p = base64url_encode(nl ? nl + 1 : data + size, nl ? size - hl - 1 : 0);
         size_t n = strlen(h) + strlen(p) + 2;
         char *signing_input = malloc(n);
         snprintf(signing_input, n, "%s.%s", h, p);
@@ -179,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         unsigned int mac_len = 0;
         HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (const unsigned char *)signing_input, strlen(signing_input), mac,
              &mac_len);
-        char *s = b64url(mac, mac_len);
+        char *s = base64url_encode(mac, mac_len);
         size_t tn = n + strlen(s) + 1;
         char *token = malloc(tn);
         snprintf(token, tn, "%s.%s", signing_input, s);

@@ -123,10 +123,16 @@ static void test_challenges(void **state) {
                                      "resource_metadata=\"https://mcp.example/.well-known/oauth-protected-resource\", "
                                      "scope=\"mcp:read mcp:write\"");
     gate_decision_clear(&d);
+    /* A token that cannot be one is an invalid token (the client should get a new one)... */
     decide(g, "Bearer a\"b", &d);
     assert_int_equal(d.http_status, 401);
-    assert_non_null(strstr(d.challenge, ", error=\"invalid_request\", error_description=\""));
+    assert_non_null(strstr(d.challenge, ", error=\"invalid_token\", error_description=\""));
     assert_null(strstr(d.challenge + strlen("Bearer realm=\"kubemcp\""), "\"b"));
+    gate_decision_clear(&d);
+    /* ...a header of another scheme is an invalid request. */
+    decide(g, "Basic dXNlcjpwYXNz", &d);
+    assert_int_equal(d.http_status, 401);
+    assert_non_null(strstr(d.challenge, ", error=\"invalid_request\", error_description=\""));
     gate_decision_clear(&d);
     gate_free(g);
 }

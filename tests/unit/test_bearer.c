@@ -42,28 +42,31 @@ static void test_fallback_and_precedence(void **state) {
     assert_null(token);
 }
 
-static void expect_refused(const char *authz, const char *message_part) {
+static void expect_refused(const char *authz, int code, const char *message_part) {
     char *token = NULL;
     error_info err = {0};
-    assert_int_equal(extract(authz, NULL, &token, &err), -EINVAL);
+    assert_int_equal(extract(authz, NULL, &token, &err), -code);
     assert_null(token);
     if (!strstr(err.message, message_part))
         fail_msg("expected \"%s\" in \"%s\"", message_part, err.message);
 }
 
 static void test_malformed(void **state) {
-    expect_refused("Basic dXNlcjpwYXNz", "must be \"Bearer <token>\"");
-    expect_refused("Bearer", "must be \"Bearer <token>\"");
-    expect_refused("Bearer    ", "empty bearer token");
-    expect_refused("Bearerabc", "must be \"Bearer <token>\"");
-    expect_refused("Bearer two tokens", "characters a token cannot have");
-    expect_refused("Bearer tok\x01en", "characters a token cannot have");
-    expect_refused("Bearer a,b", "characters a token cannot have");
+    /* A malformed header (invalid_request)... */
+    expect_refused("Basic dXNlcjpwYXNz", EINVAL, "must be \"Bearer <token>\"");
+    expect_refused("Bearer", EINVAL, "must be \"Bearer <token>\"");
+    expect_refused("Bearer    ", EINVAL, "empty bearer token");
+    expect_refused("Bearerabc", EINVAL, "must be \"Bearer <token>\"");
+    /* ...or a malformed token (invalid_token). */
+    expect_refused("Bearer two tokens", EBADMSG, "characters a token cannot have");
+    expect_refused("Bearer tok\x01en", EBADMSG, "characters a token cannot have");
+    expect_refused("Bearer a,b", EBADMSG, "characters a token cannot have");
+    expect_refused("Bearer a.b\xff\xfe.c", EBADMSG, "characters a token cannot have");
     char *big = malloc(BEARER_MAX_TOKEN_BYTES + 20);
     strcpy(big, "Bearer ");
     memset(big + 7, 'a', BEARER_MAX_TOKEN_BYTES + 1);
     big[7 + BEARER_MAX_TOKEN_BYTES + 1] = '\0';
-    expect_refused(big, "longer than");
+    expect_refused(big, EBADMSG, "longer than");
     free(big);
     /* The message never repeats the token. */
     char *token = NULL;

@@ -252,6 +252,43 @@ static void test_idp_down_serves_stale_keys(void **state) {
     assert_int_equal(jwks_cache_stats(f->c).fetched_at, T0 + 630);
 }
 
+/* The generation moves only when a fetch drops a key: the JWT cache then re-verifies its tokens. */
+static void test_generation_counts_removed_keys(void **state) {
+    fixture *f = *state;
+    cache_with(f, (jwks_options){.ttl_seconds = 10, .min_refetch_interval_seconds = 1});
+    error_info err = {0};
+    assert_int_equal(lookup(f, "a", &err), 0);
+    unsigned long long g0 = jwks_cache_generation(f->c);
+    /* The same set again (TTL refresh): unchanged. */
+    test_time = T0 + 10;
+    assert_int_equal(lookup(f, "a", &err), 0);
+    assert_int_equal(idp_fetches(&f->s), 2);
+    assert_int_equal(jwks_cache_generation(f->c), g0);
+    /* A key added (rotation starts): unchanged. */
+    idp_serve(&f->s, jwks("a", "b"), 200);
+    test_time = T0 + 20;
+    assert_int_equal(lookup(f, "b", &err), 0);
+    assert_int_equal(jwks_cache_generation(f->c), g0);
+    /* The old key removed: changed. */
+    idp_serve(&f->s, jwks(NULL, "b"), 200);
+    test_time = T0 + 30;
+    assert_int_equal(lookup(f, "b", &err), 0);
+    assert_int_equal(idp_fetches(&f->s), 4);
+    assert_true(jwks_cache_generation(f->c) > g0);
+    unsigned long long g1 = jwks_cache_generation(f->c);
+    /* The same kid with another key behind it is a removal too: ec_a now under kid "b". */
+    idp_serve(&f->s, jwks("b", NULL), 200);
+    test_time = T0 + 40;
+    assert_int_equal(lookup(f, "b", &err), 0);
+    assert_true(jwks_cache_generation(f->c) > g1);
+    /* A failed fetch keeps the keys and the generation. */
+    unsigned long long g2 = jwks_cache_generation(f->c);
+    idp_serve(&f->s, strdup("{}"), 200);
+    test_time = T0 + 50;
+    assert_int_equal(lookup(f, "b", &err), 0);
+    assert_int_equal(jwks_cache_generation(f->c), g2);
+}
+
 static void test_idp_unreachable_no_keys(void **state) {
     fixture *f = *state;
     jwks_cache_free(f->c);
@@ -453,6 +490,7 @@ int main(void) {
         T(test_unknown_kid_refetch_rate_limited),
         T(test_min_refetch_interval_option),
         T(test_idp_down_serves_stale_keys),
+        T(test_generation_counts_removed_keys),
         T(test_idp_unreachable_no_keys),
         T(test_bad_json),
         T(test_oversized_body),

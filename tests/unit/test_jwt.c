@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "core/base64.h"
 #include "gate/jwks.h"
 #include "gate/jwt.h"
 
@@ -39,31 +40,10 @@ static const char *const audiences[] = {AUD, "kubemcp-client", NULL};
 
 /* ---- helpers ---- */
 
-static char *b64url(const void *data, size_t len) {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const unsigned char *in = data;
-    char *out = malloc(len * 4 / 3 + 4);
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        acc = (acc << 8) | in[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = alphabet[(acc >> bits) & 63];
-        }
-    }
-    if (bits > 0)
-        out[o++] = alphabet[(acc << (6 - bits)) & 63];
-    out[o] = '\0';
-    return out;
-}
-
 /* header.payload.sig from raw JSON texts and a raw signature segment. */
 static char *raw_token(const char *header, const char *payload, const char *sig) {
-    char *h = b64url(header, strlen(header));
-    char *p = b64url(payload, strlen(payload));
+    char *h = base64url_encode(header, strlen(header));
+    char *p = base64url_encode(payload, strlen(payload));
     size_t n = strlen(h) + strlen(p) + strlen(sig) + 3;
     char *t = malloc(n);
     snprintf(t, n, "%s.%s.%s", h, p, sig);
@@ -449,7 +429,7 @@ static void test_tampered_payload(void **state) {
     char *good = sign(rsa1, "RS256", "rsa1", claims_default());
     char *dot1 = strchr(good, '.');
     char *dot2 = strchr(dot1 + 1, '.');
-    char *evil = b64url("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"admin\",\"exp\":9999999999}",
+    char *evil = base64url_encode("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"admin\",\"exp\":9999999999}",
                         strlen("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"admin\",\"exp\":9999999999}"));
     size_t n = strlen(good) + strlen(evil) + 2;
     char *t = malloc(n);
@@ -584,7 +564,7 @@ static void test_duplicate_claims(void **state) {
     char *t = strdup(ser);
     cjose_jws_release(jws);
     json_decref(hdr);
-    refused(*state, t, "malformed token: payload is not a JSON object");
+    refused(*state, t, "malformed token (payload is not a JSON object)");
 }
 
 static void test_crit_header(void **state) {
@@ -617,37 +597,37 @@ static void test_empty_segment(void **state) {
     char *dot1 = strchr(t, '.');
     char *dot2 = strchr(dot1 + 1, '.');
     memmove(dot1 + 1, dot2, strlen(dot2) + 1);
-    refused(*state, t, "malformed token: empty segment");
+    refused(*state, t, "malformed token (empty segment)");
     t = sign(rsa1, "RS256", "rsa1", claims_default());
     strrchr(t, '.')[1] = '\0';
-    refused(*state, t, "malformed token: empty segment");
-    refused(*state, strdup(".a.b"), "malformed token: empty segment");
+    refused(*state, t, "malformed token (empty segment)");
+    refused(*state, strdup(".a.b"), "malformed token (empty segment)");
 }
 
 static void test_bad_base64(void **state) {
     char *t = sign(rsa1, "RS256", "rsa1", claims_default());
     t[3] = '*';
-    refused(*state, t, "malformed token: bad base64url");
+    refused(*state, t, "malformed token (bad base64url)");
     /* Standard-alphabet characters are not base64url. */
     t = sign(rsa1, "RS256", "rsa1", claims_default());
     strrchr(t, '.')[2] = '+';
-    refused(*state, t, "malformed token: bad base64url");
+    refused(*state, t, "malformed token (bad base64url)");
     t = sign(rsa1, "RS256", "rsa1", claims_default());
     char *dot1 = strchr(t, '.');
     dot1[1] = '/';
-    refused(*state, t, "malformed token: bad base64url");
+    refused(*state, t, "malformed token (bad base64url)");
     /* A length no encoder produces. */
-    refused(*state, raw_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", "{}", "AAAAA"), "malformed token: bad base64url");
+    refused(*state, raw_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", "{}", "AAAAA"), "malformed token (bad base64url)");
 }
 
 static void test_noncanonical_base64(void **state) {
     /* "e30" is "{}"; "e31" decodes to the same bytes with non-zero spare bits. */
-    char *hdr = b64url("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", strlen("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}"));
+    char *hdr = base64url_encode("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", strlen("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}"));
     size_t n = strlen(hdr) + 16;
     char *t = malloc(n);
     snprintf(t, n, "%s.e31.AAAA", hdr);
     free(hdr);
-    refused(*state, t, "malformed token: bad base64url");
+    refused(*state, t, "malformed token (bad base64url)");
 }
 
 static void test_padding(void **state) {
@@ -655,7 +635,7 @@ static void test_padding(void **state) {
     size_t n = strlen(t);
     t = realloc(t, n + 3);
     memcpy(t + n, "==", 3);
-    refused(*state, t, "malformed token: base64url padding");
+    refused(*state, t, "malformed token (base64url padding)");
 }
 
 static void test_oversized(void **state) {
@@ -673,18 +653,18 @@ static void test_oversized(void **state) {
 }
 
 static void test_non_json_header(void **state) {
-    refused(*state, raw_token("not json", "{}", "AAAA"), "malformed token: header is not a JSON object");
-    refused(*state, raw_token("{\"alg\":\"RS256\",", "{}", "AAAA"), "malformed token: header is not a JSON object");
+    refused(*state, raw_token("not json", "{}", "AAAA"), "malformed token (header is not a JSON object)");
+    refused(*state, raw_token("{\"alg\":\"RS256\",", "{}", "AAAA"), "malformed token (header is not a JSON object)");
 }
 
 static void test_header_not_object(void **state) {
-    refused(*state, raw_token("[\"RS256\"]", "{}", "AAAA"), "malformed token: header is not a JSON object");
-    refused(*state, raw_token("\"RS256\"", "{}", "AAAA"), "malformed token: header is not a JSON object");
+    refused(*state, raw_token("[\"RS256\"]", "{}", "AAAA"), "malformed token (header is not a JSON object)");
+    refused(*state, raw_token("\"RS256\"", "{}", "AAAA"), "malformed token (header is not a JSON object)");
 }
 
 static void test_payload_not_object(void **state) {
     refused(*state, raw_token("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", "[1,2]", "AAAA"),
-            "malformed token: payload is not a JSON object");
+            "malformed token (payload is not a JSON object)");
 }
 
 /* ---- typ ---- */
@@ -940,12 +920,11 @@ static void idp_handler(const ts_request *req, ts_reply *reply, void *ctx) {
     pthread_mutex_unlock(&s->lock);
 }
 
-static void test_key_rotation(void **state) {
-    fixture *f = *state;
-    idp s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* Serves a JWKS holding rsa1 as kid "2024-01" from a local IdP and makes f use it (fetched). */
+static test_server *serve_rsa1(fixture *f, idp *s) {
     char *one[] = {public_jwk(rsa1, "2024-01", "sig", NULL)};
-    s.jwks = jwks_of(1, one);
-    test_server *server = test_server_start(idp_handler, &s);
+    s->jwks = jwks_of(1, one);
+    test_server *server = test_server_start(idp_handler, s);
     char uri[128];
     snprintf(uri, sizeof uri, "http://127.0.0.1:%d/jwks", server->port);
     jwks_options o = {.jwks_uri = uri, .http = {.allow_http = true}};
@@ -955,6 +934,13 @@ static void test_key_rotation(void **state) {
     jwks_cache_set_clock(keys, test_now);
     jwks_cache_free(f->keys);
     f->keys = keys;
+    return server;
+}
+
+static void test_key_rotation(void **state) {
+    fixture *f = *state;
+    idp s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    test_server *server = serve_rsa1(f, &s);
     jwt_validator *v = validator(f);
 
     char *old_token = sign(rsa1, "RS256", "2024-01", claims_default());
@@ -987,6 +973,48 @@ static void test_key_rotation(void **state) {
     assert_int_equal(s.fetches, 3);
     /* The old key is still served: its token stays valid (from the cache, too). */
     accepted_drop(f, old_token);
+
+    jwt_validator_free(f->v);
+    f->v = NULL;
+    test_server_stop(server);
+    free(s.jwks);
+}
+
+/* A token verified (and cached) before its key was rotated out of the JWKS is not accepted from the
+ * cache afterwards (found by the e2e hostile-token matrix: it was, until the cache's own TTL). */
+static void test_removed_key_drops_cached_tokens(void **state) {
+    fixture *f = *state;
+    idp s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    test_server *server = serve_rsa1(f, &s);
+    jwt_validator *v = validator(f);
+
+    char *old_token = sign(rsa1, "RS256", "2024-01", claims_default());
+    accepted_drop(f, strdup(old_token));
+    assert_true(jwt_validator_cached(v, old_token));
+
+    /* The IdP replaces the key; a token of the new key makes kubemcp refetch. */
+    pthread_mutex_lock(&s.lock);
+    free(s.jwks);
+    char *two[] = {public_jwk(rsa_new, "2024-02", "sig", NULL)};
+    s.jwks = jwks_of(1, two);
+    pthread_mutex_unlock(&s.lock);
+    test_time = NOW + 31;
+    char *new_token = sign(rsa_new, "RS256", "2024-02", claims_default());
+    accepted_drop(f, strdup(new_token));
+    assert_int_equal(s.fetches, 2);
+
+    /* The old token was cached, but its key is gone: refused, and not counted as a hit. */
+    assert_false(jwt_validator_cached(v, old_token));
+    unsigned long long hits = jwt_validator_stats(v).hits;
+    refused(f, old_token, "unknown signing key");
+    assert_int_equal(jwt_validator_stats(v).hits, hits);
+    /* The new key's token was verified by the very lookup that removed the old key, so it is
+     * verified once more (the cache errs on the side of checking), then served from the cache. */
+    assert_false(jwt_validator_cached(v, new_token));
+    accepted_drop(f, strdup(new_token));
+    assert_true(jwt_validator_cached(v, new_token));
+    accepted_drop(f, new_token);
+    assert_int_equal(jwt_validator_stats(v).hits, hits + 1);
 
     jwt_validator_free(f->v);
     f->v = NULL;
@@ -1083,6 +1111,7 @@ int main(void) {
         T(test_cache_bounded),
         T(test_refusal_not_cached),
         T(test_key_rotation),
+        T(test_removed_key_drops_cached_tokens),
         T(test_keys_unavailable_is_not_a_refusal),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

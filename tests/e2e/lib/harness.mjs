@@ -2,7 +2,8 @@
 // test, a real MCP SDK client over stdio, and a raw line-level session for malformed input.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,10 +43,13 @@ export function writeFile(dir, name, text) {
   return file;
 }
 
-/** Starts the API double on a free loopback port; stopped by PID when the test ends. */
-export async function startDouble(t) {
+/**
+ * Starts the API double on a free loopback port (extra command-line flags in args, e.g. its
+ * --oidc-issuer options); stopped by PID when the test ends.
+ */
+export async function startDouble(t, args = []) {
   const dir = scratchDir(t);
-  const child = spawn(process.execPath, [doubleServer, '--port', '0', '--host', '127.0.0.1', '--dir', dir], {
+  const child = spawn(process.execPath, [doubleServer, '--port', '0', '--host', '127.0.0.1', '--dir', dir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -58,6 +62,18 @@ export async function startDouble(t) {
   keepTokens(dir);
   t.after(() => stopProcess(child));
   return { ...ready, child };
+}
+
+/** The API double's record of the requests it served (the last 2000), oldest first. */
+export function doubleRequests(cluster) {
+  const ca = readFileSync(path.join(cluster.dir, 'ca.crt'));
+  return new Promise((resolve, reject) => {
+    https.get(`${cluster.url}/__double/requests?limit=2000`, { ca }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(JSON.parse(body).items));
+    }).on('error', reject);
+  });
 }
 
 export function stopProcess(child) {
@@ -163,7 +179,11 @@ export function runKubemcp(args, extraEnv = {}, input = '') {
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; keepLog('kubemcp', child.pid, d); });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
-    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    // 'close', not 'exit': the output is complete only once the pipes are closed.
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    // A server that refuses its configuration exits before it reads stdin: the EPIPE of writing to
+    // it is expected, and the exit code and stderr are what the test checks.
+    child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
 }
