@@ -3,7 +3,7 @@ set terminal svg size 1200,660 dynamic noenhanced font 'DejaVu Sans,12' backgrou
 set output 'summary.svg'
 set title "kubemcp / kubernetes-mcp-server v0.0.67: lower is better for kubemcp (log scale)\n2 CPUs, Intel(R) Xeon(R) Processor; 2026-11-22; API double in --fast mode; peer with its client-go QPS limit raised" font ',12'
 set logscale y
-set yrange [0.01:4]
+set yrange [0.0026:4]
 set ylabel 'ratio kubemcp / peer'
 set ytics ('1/100' 0.01, '1/50' 0.02, '1/20' 0.05, '1/12' 0.08333333333333333, '1/5' 0.2, '1/2' 0.5, '1' 1, '2' 2, '4' 4)
 set grid ytics lc rgb '#dddddd'
