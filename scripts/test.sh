@@ -106,6 +106,15 @@ if CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DKUBEMCP_FUZZ=ON 
       echo "$name: $(grep -Eo 'Done [0-9]+ runs' "$work.log" | tail -n1)"; record "$name" 1 0
     else
       echo "$name FAILED:"; tail -n 40 "$work.log"; record "$name" 0 1
+      # Keep the input that failed: in build-fuzz/failed/ for a local run, and in this log (base64,
+      # first 8 KiB) for a CI run whose machine is gone; `base64 -d` gives the file back.
+      mkdir -p build-fuzz/failed
+      for unit in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
+        [[ -f "$unit" ]] || continue
+        cp "$unit" "build-fuzz/failed/$name-$(basename "$unit")"
+        echo "failing input $name/$(basename "$unit") ($(wc -c <"$unit") bytes), base64:"
+        head -c 8192 "$unit" | base64 -w 0; echo
+      done
     fi
     rm -rf "$work" "$work.log"
   done
