@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "core/strv.h"
 #include "gate/oidc_discovery.h"
 
 #define OAUTH_WELL_KNOWN "/.well-known/oauth-authorization-server"
@@ -316,9 +317,7 @@ as_metadata *as_metadata_free(as_metadata *m) {
         return NULL;
     for (size_t i = 0; i < sizeof m->slots / sizeof *m->slots; i++)
         free(m->slots[i].json);
-    for (size_t i = 0; m->scopes && m->scopes[i]; i++)
-        free(m->scopes[i]);
-    free(m->scopes);
+    strv_free(m->scopes);
     free(m->issuer);
     free(m->ca_file);
     free(m->oauth_url);

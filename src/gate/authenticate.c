@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "core/base64.h"
+#include "core/strv.h"
 
 struct gate {
     gate_options opts;
@@ -42,9 +43,7 @@ gate *gate_free(gate *g) {
 }
 
 void gate_decision_clear(gate_decision *d) {
-    for (size_t i = 0; d->scopes && d->scopes[i]; i++)
-        free(d->scopes[i]);
-    free(d->scopes);
+    strv_free(d->scopes);
     d->scopes = NULL;
     d->bearer = bearer_free(d->bearer);
     d->identity = caller_identity_free(d->identity);
@@ -246,11 +245,10 @@ void gate_authenticate(gate *g, const gate_request *req, gate_decision *d) {
         }
         d->identity = jwt_result_identity(jr);
         subject_exp = jr->exp;
-        d->scopes = calloc(jr->scope_count + 1, sizeof *d->scopes);
-        for (size_t i = 0; d->scopes && i < jr->scope_count; i++)
-            d->scopes[i] = strdup(jr->scopes[i]);
+        bool oom = false;
+        d->scopes = strv_copy((const char *const *)jr->scopes, &oom);
         jwt_result_unref(jr);
-        if (!d->identity) {
+        if (!d->identity || oom) {
             refuse(d, 503, "temporarily_unavailable", "out of memory");
             goto out;
         }

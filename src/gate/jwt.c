@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "core/base64.h"
+#include "core/strv.h"
 
 /* Algorithms this module can verify, with the static names results point at. */
 static const char *const supported_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
@@ -171,12 +172,6 @@ static int strv_add(strv *s, const char *prefix, const char *value, size_t value
     s->v[s->n++] = e;
     s->v[s->n] = NULL;
     return 0;
-}
-
-static void strv_free(char **v) {
-    for (size_t i = 0; v && v[i]; i++)
-        free(v[i]);
-    free(v);
 }
 
 /* Ensures a non-NULL, NULL-terminated (possibly empty) array. */
@@ -560,30 +555,6 @@ int jwt_validate_once(const char *token, const jwt_policy *policy, jwks_cache *k
 
 /* ---- validator ---- */
 
-static char *dup_opt(const char *s, bool *oom) {
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *oom = true;
-    return d;
-}
-
-static char **dup_list(const char *const *list, bool *oom) {
-    size_t n = 0;
-    while (list && list[n])
-        n++;
-    char **out = calloc(n + 1, sizeof *out);
-    if (!out) {
-        *oom = true;
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!(out[i] = strdup(list[i])))
-            *oom = true;
-    return out;
-}
-
 int jwt_validator_new(const jwt_policy *policy, jwks_cache *keys, jwt_validator **ret, error_info *err) {
     if (!policy || !policy->issuer || !*policy->issuer)
         return error_set(err, EINVAL, "no OIDC issuer configured (set oidc_issuer_url)");
@@ -623,15 +594,15 @@ int jwt_validator_new(const jwt_policy *policy, jwks_cache *keys, jwt_validator 
         return error_set(err, ENOMEM, "out of memory");
     bool oom = false;
     v->policy = *policy;
-    v->policy.issuer = dup_opt(policy->issuer, &oom);
-    v->audiences = dup_list(policy->audiences, &oom);
+    v->policy.issuer = strdup_tracked(policy->issuer, &oom);
+    v->audiences = strv_copy(policy->audiences, &oom);
     v->policy.audiences = (const char *const *)v->audiences;
-    v->algorithms = dup_list(algs, &oom);
+    v->algorithms = strv_copy(algs, &oom);
     v->policy.algorithms = (const char *const *)v->algorithms;
-    v->policy.username_claim = dup_opt(policy->username_claim, &oom);
-    v->policy.username_prefix = dup_opt(policy->username_prefix, &oom);
-    v->policy.groups_claim = dup_opt(policy->groups_claim, &oom);
-    v->policy.groups_prefix = dup_opt(policy->groups_prefix, &oom);
+    v->policy.username_claim = strdup_tracked(policy->username_claim, &oom);
+    v->policy.username_prefix = strdup_tracked(policy->username_prefix, &oom);
+    v->policy.groups_claim = strdup_tracked(policy->groups_claim, &oom);
+    v->policy.groups_prefix = strdup_tracked(policy->groups_prefix, &oom);
     v->policy.hs256_secret = NULL;
     v->policy.hs256_secret_len = 0;
     if (secret) {

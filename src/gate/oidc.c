@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/strv.h"
 #include "gate/oidc_discovery.h"
 
 /* After a failed discovery, the next attempt waits this long: a down IdP is not hammered by every
@@ -37,37 +38,6 @@ static long long now_seconds(void) {
     return (long long)ts.tv_sec;
 }
 
-static char *dup_opt(const char *s, bool *oom) {
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *oom = true;
-    return d;
-}
-
-static char **dup_list(const char *const *list, bool *oom) {
-    if (!list)
-        return NULL;
-    size_t n = 0;
-    while (list[n])
-        n++;
-    char **out = calloc(n + 1, sizeof *out);
-    if (!out) {
-        *oom = true;
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = dup_opt(list[i], oom);
-    return out;
-}
-
-static void free_list(char **list) {
-    for (size_t i = 0; list && list[i]; i++)
-        free(list[i]);
-    free(list);
-}
-
 int oidc_gate_new(const oidc_options *opts, oidc_gate **ret, error_info *err) {
     if (!opts->issuer || !*opts->issuer)
         return error_set(err, EINVAL, "the OpenID issuer URL is empty: set oidc_issuer_url (or authorization_url)");
@@ -77,14 +47,14 @@ int oidc_gate_new(const oidc_options *opts, oidc_gate **ret, error_info *err) {
     if (!g)
         return -ENOMEM;
     bool oom = false;
-    g->issuer = dup_opt(opts->issuer, &oom);
-    g->audiences = dup_list(opts->audiences, &oom);
-    g->algorithms = dup_list(opts->algorithms, &oom);
-    g->username_claim = dup_opt(opts->username_claim, &oom);
-    g->username_prefix = dup_opt(opts->username_prefix, &oom);
-    g->groups_claim = dup_opt(opts->groups_claim, &oom);
-    g->groups_prefix = dup_opt(opts->groups_prefix, &oom);
-    g->ca_file = dup_opt(opts->ca_file, &oom);
+    g->issuer = strdup_tracked(opts->issuer, &oom);
+    g->audiences = strv_copy(opts->audiences, &oom);
+    g->algorithms = strv_copy(opts->algorithms, &oom);
+    g->username_claim = strdup_tracked(opts->username_claim, &oom);
+    g->username_prefix = strdup_tracked(opts->username_prefix, &oom);
+    g->groups_claim = strdup_tracked(opts->groups_claim, &oom);
+    g->groups_prefix = strdup_tracked(opts->groups_prefix, &oom);
+    g->ca_file = strdup_tracked(opts->ca_file, &oom);
     if (opts->hs256_secret && opts->hs256_secret_len) {
         g->secret = malloc(opts->hs256_secret_len);
         if (g->secret)
@@ -118,8 +88,8 @@ oidc_gate *oidc_gate_free(oidc_gate *g) {
     jwks_cache_free(g->keys);
     free(g->token_endpoint);
     free(g->issuer);
-    free_list(g->audiences);
-    free_list(g->algorithms);
+    strv_free(g->audiences);
+    strv_free(g->algorithms);
     free(g->username_claim);
     free(g->username_prefix);
     free(g->groups_claim);
