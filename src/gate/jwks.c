@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "core/buf.h"
+#include "kube/curl_common.h"
 
 #define CONNECT_TIMEOUT 5
 
@@ -58,28 +59,6 @@ static long long real_now(void) {
 }
 
 /* ---- bounded HTTPS GET ---- */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init_once(void) {
-    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-typedef struct fetch_body {
-    buf body;
-    bool too_big;
-} fetch_body;
-
-static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
-    fetch_body *f = userdata;
-    size_t n = size * nmemb;
-    if (buf_append(&f->body, data, n) < 0) {
-        f->too_big = true;
-        return 0;
-    }
-    return n;
-}
 
 /* "scheme://host[:port]" of url for messages (no path, no userinfo, no query). */
 static void url_origin(const char *url, char *out, size_t out_len) {
@@ -137,9 +116,8 @@ static int idp_fetch(const idp_request *req, const jwks_http_options *opts, long
     int r = check_url(url, o.allow_http, what, err);
     if (r < 0)
         return r;
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_result != CURLE_OK)
-        return error_set(err, EIO, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result));
+    if ((r = kube_curl_init(err)) < 0)
+        return r;
     size_t max = o.max_body_bytes ? o.max_body_bytes : JWKS_DEFAULT_MAX_BODY;
     long timeout = o.timeout_seconds > 0 ? o.timeout_seconds : JWKS_DEFAULT_TIMEOUT;
     char origin[256];
@@ -148,9 +126,8 @@ static int idp_fetch(const idp_request *req, const jwks_http_options *opts, long
     CURL *h = curl_easy_init();
     if (!h)
         return error_set(err, ENOMEM, "out of memory");
-    fetch_body f;
+    curl_body f = {.too_big = false};
     buf_init(&f.body, max);
-    f.too_big = false;
     char errbuf[CURL_ERROR_SIZE] = "";
     /* The Authorization header, when there is one, heads the list: curl_slist_append returns the
      * head, and the credential in that node is wiped before the list is freed. */
@@ -182,7 +159,7 @@ static int idp_fetch(const idp_request *req, const jwks_http_options *opts, long
     curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_body_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);

@@ -13,6 +13,7 @@
 #include "core/json_error.h"
 #include "core/json_fast.h"
 #include "core/buf.h"
+#include "kube/curl_common.h"
 #include "kube/exec_credential.h"
 #include "kube/incluster.h"
 #include "kube/kube_internal.h"
@@ -58,16 +59,6 @@ struct kube_cluster {
 
     kube_discovery *discovery;
 };
-
-/* curl_global_init runs on whichever thread sends the first request. libcurl >= 7.84 built with
- * CURL_VERSION_THREADSAFE (Debian 12's 7.88 is) makes it safe against any other libcurl call;
- * the once keeps our own callers to one call on older versions. */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init_once(void) {
-    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void secret_free(char *s, size_t len) {
     if (s) {
@@ -282,20 +273,9 @@ void kube_response_clear(kube_response *r) {
 }
 
 typedef struct transfer {
-    buf body;
-    bool too_big;
+    curl_body sink;
     const atomic_bool *cancelled;
 } transfer;
-
-static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
-    transfer *t = userdata;
-    size_t n = size * nmemb;
-    if (buf_append(&t->body, data, n) < 0) {
-        t->too_big = true;
-        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-    }
-    return n;
-}
 
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
     (void)dltotal;
@@ -468,7 +448,7 @@ static int map_curl_error(kube_cluster *c, CURL *h, CURLcode cc, const transfer 
     switch (cc) {
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
-        if (t->too_big || cc == CURLE_FILESIZE_EXCEEDED)
+        if (t->sink.too_big || cc == CURLE_FILESIZE_EXCEEDED)
             return error_set(err, EMSGSIZE,
                              "the answer from the Kubernetes API server at %s is larger than %zu bytes: ask for less "
                              "(use limit and continue, a label or field selector, or a namespace)",
@@ -545,7 +525,7 @@ static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred 
         return -ENOMEM;
     }
     transfer t = {.cancelled = req->cancelled};
-    buf_init(&t.body, max);
+    buf_init(&t.sink.body, max);
     char errbuf[CURL_ERROR_SIZE] = "";
     const char *method = req->method ? req->method : "GET";
 
@@ -563,8 +543,8 @@ static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred 
     curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout_seconds);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_body_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t.sink);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
@@ -604,7 +584,7 @@ static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred 
     if (cc != CURLE_OK) {
         long new_connections = 0;
         curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
-        *ret_stale = new_connections == 0 && stale_connection_error(cc) && t.body.len == 0;
+        *ret_stale = new_connections == 0 && stale_connection_error(cc) && t.sink.body.len == 0;
         r = map_curl_error(c, h, cc, &t, max, errbuf, err);
     } else {
         kube_response resp = {0};
@@ -613,8 +593,8 @@ static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred 
         curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
         if (ct && !(resp.content_type = strdup(ct)))
             r = -ENOMEM;
-        resp.body_len = t.body.len;
-        resp.body = t.body.data ? buf_steal(&t.body) : strdup("");
+        resp.body_len = t.sink.body.len;
+        resp.body = t.sink.body.data ? buf_steal(&t.sink.body) : strdup("");
         if (!resp.body)
             r = -ENOMEM;
         if (r < 0)
@@ -623,7 +603,7 @@ static int do_once(kube_cluster *c, const kube_request *req, const attempt_cred 
             *ret = resp;
     }
     pool_return(c, which, h);
-    buf_free(&t.body);
+    buf_free(&t.sink.body);
     free(url);
     headers_free(headers);
     curl_slist_free_all(connect_to);
@@ -637,9 +617,9 @@ int kube_do(kube_cluster *c, const kube_request *req, kube_response *ret, error_
         return error_set(err, ECANCELED, "the request to the Kubernetes API server was cancelled");
     /* At the first request, not when the cluster is set up: a server that has not talked to a
      * cluster yet neither loads libcurl (src/lazy/) nor initialises OpenSSL. */
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_result != CURLE_OK)
-        return error_set(err, EIO, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result));
+    int init = kube_curl_init(err);
+    if (init < 0)
+        return init;
     bool fresh_connection = false;
     for (int attempt = 0;; attempt++) {
         attempt_cred a;
