@@ -350,24 +350,30 @@ test('TLS: HTTPS with a PEM pair, TLS 1.2 minimum, SIGHUP reloads the certificat
   assert.equal(status, 200);
 });
 
-test('SIGTERM while a tool call runs: the call answers, then exit 0', async (t) => {
-  const dir = scratchDir(t);
-  // A slow API server: every answer takes 1.5 s.
+/** An API server that answers every request after 1.5 s with a PodList of items(url), stopped after
+ * the test; returns the path of a kubeconfig pointing at it. */
+async function slowApiServer(t, dir, items) {
   const slow = http.createServer((req, res) => {
     setTimeout(() => {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [] }));
+      res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: items(req.url) }));
     }, 1500);
   });
   await new Promise((r) => slow.listen(0, '127.0.0.1', r));
   t.after(() => { slow.closeAllConnections(); slow.close(); });
-  const kc = writeFile(dir, 'kubeconfig', `apiVersion: v1
+  return writeFile(dir, 'kubeconfig', `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "http://127.0.0.1:${slow.address().port}"}}]
 users: [{name: u, user: {token: t}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
 `);
+}
+
+test('SIGTERM while a tool call runs: the call answers, then exit 0', async (t) => {
+  const dir = scratchDir(t);
+  // A slow API server: every answer takes 1.5 s.
+  const kc = await slowApiServer(t, dir, () => []);
   const srv = await startHttpServer(t, [], { KUBECONFIG: kc });
   const call = request(`${srv.url}/mcp`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'pods_list', arguments: {} } }) });
@@ -428,23 +434,10 @@ function postSse(url, headers, body) {
 test('SEP-1699: POST streams are primed, and a client that lost one resumes it with GET + Last-Event-ID', async (t) => {
   const dir = scratchDir(t);
   // A slow API server (every answer takes 1.5 s), so the calls are still running when the client drops.
-  const slow = http.createServer((req, res) => {
-    setTimeout(() => {
-      res.setHeader('Content-Type', 'application/json');
-      const ns = /namespaces\/([^/]+)\/pods/.exec(req.url)?.[1] ?? 'all';
-      res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' },
-        items: [{ metadata: { name: `pod-in-${ns}`, namespace: ns } }] }));
-    }, 1500);
+  const kc = await slowApiServer(t, dir, (url) => {
+    const ns = /namespaces\/([^/]+)\/pods/.exec(url)?.[1] ?? 'all';
+    return [{ metadata: { name: `pod-in-${ns}`, namespace: ns } }];
   });
-  await new Promise((r) => slow.listen(0, '127.0.0.1', r));
-  t.after(() => { slow.closeAllConnections(); slow.close(); });
-  const kc = writeFile(dir, 'kubeconfig', `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "http://127.0.0.1:${slow.address().port}"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-`);
   const srv = await startHttpServer(t, [], { KUBECONFIG: kc });
   const mcp = `${srv.url}/mcp`;
   const first = await request(mcp, { method: 'POST', headers: json, body: init() });
